@@ -1,0 +1,29 @@
+# The two Quick start commands: `make run` and `make test`. Each sets up what it needs first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+INDEX ?= paperscope-index
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install install-dev run test lint
+
+$(VENV)/bin/activate:
+	python3 -m venv $(VENV)
+
+# torch is pinned in the same pip call so that the local CPU build is used (no CUDA packages).
+install: $(VENV)/bin/activate
+	$(PIP) install -q --disable-pip-version-check torch==2.13.0 -e .
+
+install-dev: $(VENV)/bin/activate
+	$(PIP) install -q --disable-pip-version-check torch==2.13.0 -e ".[dev]"
+
+run: install
+	$(VENV)/bin/paperscope ingest sample/ --index $(INDEX)
+	$(VENV)/bin/paperscope serve --index $(INDEX) --port $(PORT)
+
+test: install-dev
+	$(PY) -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

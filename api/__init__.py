@@ -1,0 +1,1 @@
+"""HTTP app, CLI and the settings object read at these entry points."""

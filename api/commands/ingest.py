@@ -1,0 +1,85 @@
+"""`paperscope ingest PATH...`: add papers from metadata dumps to the index."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from api.commands.common import add_json_flag, print_json
+from api.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, help="files or folders (.gz accepted)")
+    parser.add_argument(
+        "--format",
+        dest="fmt",
+        default=None,
+        help="arxiv, s2orc, beir, cora, jsonl or csv (default: detected per file)",
+    )
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="generic JSONL/CSV column mapping, e.g. --map abstract=summary",
+    )
+    parser.add_argument(
+        "--keep-title-only",
+        action="store_true",
+        help="keep records without an abstract (title only) instead of skipping",
+    )
+    parser.add_argument(
+        "--vector-index",
+        default=None,
+        choices=["auto", "flat", "hnsw"],
+        help="vector index kind for a new index (default auto: flat up to 50k)",
+    )
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.readers.detect import parse_mapping
+
+    from indexer.ingest import ingest
+    from indexer.store import Store
+    from models.encoder import load_encoder
+
+    mapping = parse_mapping(args.map) if args.map else None
+    encoder = load_encoder(settings.model)
+    store = Store.create_or_open(settings.index_dir, encoder.name, encoder.dim)
+    if args.vector_index:
+        store.manifest.derived.setdefault("vectors", {})["requested"] = args.vector_index
+    report = ingest(
+        store,
+        encoder,
+        args.paths,
+        fmt=args.fmt,
+        mapping=mapping,
+        keep_title_only=args.keep_title_only,
+        progress=not settings.quiet,
+    )
+    if args.json:
+        print_json(report.to_dict() | {"index": str(settings.index_dir), "total": store.count()})
+    else:
+        print(_summary(report, store.count(), settings.index_dir))
+    # Exit non-zero only when nothing at all could be read: a dump with some bad lines is normal.
+    return 1 if report.read == 0 and report.skipped_total > 0 else 0
+
+
+def _summary(report, total: int, index_dir: Path) -> str:
+    lines = [
+        f"read {report.read}, added {report.added}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, embedded {report.embedded}, "
+        f"skipped {report.skipped_total} in {report.seconds:.1f}s "
+        f"({report.read / max(report.seconds, 1e-9):.0f} papers/s)",
+        f"index {index_dir}: {total} papers",
+    ]
+    if report.skipped:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in report.skipped.most_common())
+        lines.append(f"skipped: {reasons}")
+        lines += [f"  {s.path}:{s.line}: {s.reason}" for s in report.skip_examples[:5]]
+    if report.read == 0 and report.skipped_total:
+        print("paperscope ingest: error: no record could be read", file=sys.stderr)
+    return "\n".join(lines)

@@ -1,0 +1,33 @@
+"""`paperscope reindex`: rebuild the FAISS and BM25 indexes from SQLite, without re-embedding."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from api.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vector-index",
+        default=None,
+        choices=["auto", "flat", "hnsw"],
+        help="vector index kind (default: keep the index's current choice)",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.store import Store
+    from models.encoder import canonical_model_name
+
+    model = canonical_model_name(settings.model) if settings.model else None
+    store = Store.open(settings.index_dir, model)
+    started = time.perf_counter()
+    store.sync_derived(force=True, vector_kind=args.vector_index)
+    info = store.manifest.derived["vectors"]
+    print(
+        f"rebuilt {info['kind']} vector index and BM25 index of {info['count']} papers "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    return 0

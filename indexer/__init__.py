@@ -1,0 +1,1 @@
+"""Readers, the on-disk store (SQLite + derived FAISS and BM25 indexes) and ingestion."""

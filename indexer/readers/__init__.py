@@ -1,0 +1,1 @@
+"""Streaming readers: one module per source format, each yields Paper records."""

@@ -1,0 +1,163 @@
+"""SQLite schema of the store and the mapping between table rows and Paper records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+from indexer.paper import Paper, content_hash, normalize_name, text_hash, title_key
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- vid is the numeric id the FAISS and BM25 indexes use; AUTOINCREMENT never reuses a deleted one.
+CREATE TABLE IF NOT EXISTS papers (
+    vid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    abstract TEXT NOT NULL,
+    published TEXT,
+    date_precision TEXT,
+    year INTEGER,
+    updated TEXT,
+    venue TEXT,
+    doi TEXT,
+    url TEXT,
+    code_url TEXT,
+    has_code INTEGER,
+    citation_count INTEGER,
+    refs TEXT NOT NULL DEFAULT '[]',
+    affiliations TEXT NOT NULL DEFAULT '[]',
+    source TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '{}',
+    title_key TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    text_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS papers_published ON papers (published);
+CREATE INDEX IF NOT EXISTS papers_year ON papers (year);
+CREATE INDEX IF NOT EXISTS papers_title_key ON papers (title_key);
+CREATE TABLE IF NOT EXISTS authors (
+    vid INTEGER NOT NULL REFERENCES papers (vid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    PRIMARY KEY (vid, position)
+);
+CREATE INDEX IF NOT EXISTS authors_name_key ON authors (name_key);
+CREATE TABLE IF NOT EXISTS categories (
+    vid INTEGER NOT NULL REFERENCES papers (vid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    PRIMARY KEY (vid, position)
+);
+CREATE INDEX IF NOT EXISTS categories_category ON categories (category);
+-- float32 little-endian vectors, L2-normalised, of the manifest's dimension.
+CREATE TABLE IF NOT EXISTS embeddings (
+    vid INTEGER PRIMARY KEY REFERENCES papers (vid) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+-- Novelty scores are derived from embeddings and dates; `generation` says when they were computed.
+CREATE TABLE IF NOT EXISTS novelty (
+    vid INTEGER PRIMARY KEY REFERENCES papers (vid) ON DELETE CASCADE,
+    raw REAL,
+    max_similarity REAL,
+    prior_count INTEGER NOT NULL,
+    percentile REAL,
+    generation INTEGER NOT NULL
+);
+"""
+
+PAPER_COLUMNS = (
+    "id, title, abstract, published, date_precision, year, updated, venue, doi, url, code_url, "
+    "has_code, citation_count, refs, affiliations, source, extra, title_key, content_hash, "
+    "text_hash"
+)
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open the database in WAL mode: readers never block the single writer, and a killed writer
+    leaves the last committed transaction intact."""
+    conn = sqlite3.connect(path, timeout=60, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def paper_to_row(paper: Paper) -> tuple:
+    return (
+        paper.id,
+        paper.title,
+        paper.abstract,
+        paper.published.isoformat() if paper.published else None,
+        paper.date_precision,
+        paper.year,
+        paper.updated.isoformat() if paper.updated else None,
+        paper.venue,
+        paper.doi,
+        paper.url,
+        paper.code_url,
+        None if paper.has_code is None else int(paper.has_code),
+        paper.citation_count,
+        json.dumps(list(paper.references)),
+        json.dumps(list(paper.affiliations)),
+        paper.source,
+        json.dumps(paper.extra, default=str),
+        title_key(paper.title),
+        content_hash(paper),
+        text_hash(paper),
+    )
+
+
+def row_to_paper(row: sqlite3.Row | tuple, authors: list[str], categories: list[str]) -> Paper:
+    """Rebuild a Paper from a `SELECT vid, <PAPER_COLUMNS>` row plus its authors and categories."""
+    (
+        _vid,
+        pid,
+        title,
+        abstract,
+        published,
+        precision,
+        _year,
+        updated,
+        venue,
+        doi,
+        url,
+        code_url,
+        has_code,
+        citations,
+        refs,
+        affiliations,
+        source,
+        extra,
+        *_hashes,
+    ) = row
+    return Paper(
+        id=pid,
+        title=title,
+        abstract=abstract,
+        authors=tuple(authors),
+        categories=tuple(categories),
+        published=date.fromisoformat(published) if published else None,
+        date_precision=precision,
+        updated=date.fromisoformat(updated) if updated else None,
+        venue=venue,
+        doi=doi,
+        url=url,
+        code_url=code_url,
+        has_code=None if has_code is None else bool(has_code),
+        citation_count=citations,
+        references=tuple(json.loads(refs)),
+        affiliations=tuple(json.loads(affiliations)),
+        source=source,
+        extra=json.loads(extra),
+    )
+
+
+def author_rows(vid: int, paper: Paper) -> list[tuple]:
+    return [(vid, i, name, normalize_name(name)) for i, name in enumerate(paper.authors)]
+
+
+def category_rows(vid: int, paper: Paper) -> list[tuple]:
+    return [(vid, i, category) for i, category in enumerate(paper.categories)]

@@ -1,0 +1,111 @@
+"""FAISS vector index keyed by paper vid: exact (flat) when small, HNSW when large."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from models.errors import BadInputError
+
+log = logging.getLogger(__name__)
+
+KINDS = ("auto", "flat", "hnsw")
+# Up to this many vectors exact search is fast enough (a few ms per query on 2 cores).
+AUTO_FLAT_LIMIT = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+# A filter that keeps at most this many papers is answered by exact search over just those.
+EXACT_SUBSET_LIMIT = 20_000
+
+
+def choose_kind(kind: str, count: int) -> str:
+    if kind not in KINDS:
+        raise BadInputError(f"unknown vector index kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if kind != "auto":
+        return kind
+    return "flat" if count <= AUTO_FLAT_LIMIT else "hnsw"
+
+
+class VectorIndex:
+    """Inner-product search over L2-normalised vectors; ids are paper vids (int64)."""
+
+    def __init__(self, index: faiss.Index, kind: str) -> None:
+        self._index = index
+        self.kind = kind
+
+    @classmethod
+    def build(
+        cls, dim: int, vids: np.ndarray, vectors: np.ndarray, kind: str = "auto"
+    ) -> VectorIndex:
+        kind = choose_kind(kind, len(vids))
+        if kind == "flat":
+            base = faiss.IndexFlatIP(dim)
+        else:
+            base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            base.hnsw.efSearch = HNSW_EF_SEARCH
+        index = faiss.IndexIDMap2(base)
+        if len(vids):
+            index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), vids.astype(np.int64)
+            )
+        log.info("built %s vector index of %d papers", kind, len(vids))
+        return cls(index, kind)
+
+    @classmethod
+    def load(cls, path: Path, kind: str) -> VectorIndex:
+        index = faiss.read_index(str(path))
+        if kind == "hnsw":
+            faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
+        return cls(index, kind)
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, vids) per query row, shape (m, k); missing slots have vid -1.
+
+        `allowed` restricts results to those vids exactly: small sets are scored brute force
+        over their vectors, larger ones through a FAISS id selector (HNSW gets a deeper search).
+        """
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        pool = len(self) if allowed is None else len(allowed)
+        k = min(k, pool)
+        if k <= 0:
+            empty = np.zeros((len(queries), 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        if allowed is None:
+            return self._index.search(queries, k)
+        allowed = np.asarray(allowed, dtype=np.int64)
+        if self.kind == "hnsw" and len(allowed) <= EXACT_SUBSET_LIMIT:
+            return self._exact_subset(queries, k, allowed)
+        selector = faiss.IDSelectorBatch(allowed)
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 4 * k))
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        return self._index.search(queries, k, params=params)
+
+    def vectors(self, vids: np.ndarray) -> np.ndarray:
+        """Stored vectors of the given vids, shape (len(vids), dim)."""
+        vids = np.asarray(vids, dtype=np.int64)
+        if len(vids) == 0:
+            return np.zeros((0, self._index.d), dtype=np.float32)
+        return np.vstack([self._index.reconstruct(int(v)) for v in vids])
+
+    def _exact_subset(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        matrix = self.vectors(allowed)
+        scores = queries @ matrix.T
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, top, axis=1), allowed[top]

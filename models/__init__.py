@@ -1,0 +1,1 @@
+"""Embedding models: the only package that imports sentence-transformers and torch."""

@@ -1,0 +1,1 @@
+"""Retrieval, ranking, related papers, recommendations, novelty and author profiles."""

@@ -1,0 +1,26 @@
+"""An open index and its encoder, loaded once and shared by every search and discovery call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.store import Store
+from models.encoder import Encoder, canonical_model_name, load_encoder
+
+
+@dataclass
+class Engine:
+    """Store plus the encoder of the model the index was built with."""
+
+    store: Store
+    encoder: Encoder
+
+    @classmethod
+    def open(cls, index_dir: Path, model: str | None = None) -> Engine:
+        """Open an index; `model` is only a check: the index's own model is the one loaded."""
+        store = Store.open(index_dir, canonical_model_name(model) if model else None)
+        encoder = load_encoder(store.model_name)
+        store.manifest.check_model(encoder.name, encoder.dim)
+        store.sync_derived()
+        return cls(store, encoder)
