@@ -101,6 +101,20 @@ def ingest(
     return report
 
 
+def ingest_papers(
+    store: Store, encoder: Encoder, papers: Sequence[Paper], *, batch_size: int = COMMIT_BATCH
+) -> IngestReport:
+    """Add or update Paper records built elsewhere (the HTTP API) through the same path as files."""
+    started = time.perf_counter()
+    report = IngestReport(read=len(papers))
+    for batch in _batches(papers, batch_size):
+        _write(store, encoder, batch, report)
+    store.sync_derived()
+    report.seconds = time.perf_counter() - started
+    log.info("ingest_papers: %s", report.to_dict())
+    return report
+
+
 def _records(
     files: list[Path], fmt: str | None, mapping, keep_title_only: bool, report: IngestReport
 ) -> Iterator[Paper]:

@@ -41,3 +41,9 @@ class UnauthorizedError(PaperscopeError):
     """A write request without a valid API token."""
 
     kind = "unauthorized"
+
+
+class ForbiddenError(PaperscopeError):
+    """A write request to a server where writes are disabled (no API token configured)."""
+
+    kind = "forbidden"
