@@ -16,6 +16,7 @@ from indexer.readers.base import Skip
 from indexer.readers.detect import detect_format, iter_input_files, read_papers
 from indexer.store import Store
 from models.encoder import Encoder
+from models.errors import BadInputError
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +120,15 @@ def _records(
     files: list[Path], fmt: str | None, mapping, keep_title_only: bool, report: IngestReport
 ) -> Iterator[Paper]:
     for path in files:
-        file_format = fmt or detect_format(path)
-        for item in read_papers(
-            path, file_format, mapping=mapping, keep_title_only=keep_title_only
-        ):
+        try:
+            items = read_papers(
+                path, fmt or detect_format(path), mapping=mapping, keep_title_only=keep_title_only
+            )
+        except BadInputError as exc:
+            # One unreadable file among several is reported, not fatal to the others.
+            report.skip(Skip(str(path), 0, f"unreadable file: {exc}"))
+            continue
+        for item in items:
             if isinstance(item, Skip):
                 report.skip(item)
             else:

@@ -21,3 +21,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"{SHARED_DATA} is missing: clone the project beside shared/")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The real packaged all-MiniLM-L6-v2, loaded once for the whole test session."""
+    from models.encoder import load_encoder
+
+    return load_encoder()

@@ -36,13 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "flat", "hnsw"],
         help="vector index kind for a new index (default auto: flat up to 50k)",
     )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="records per committed transaction (default 512)",
+    )
     add_json_flag(parser)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from indexer.readers.detect import parse_mapping
-
     from indexer.ingest import ingest
+    from indexer.readers.detect import parse_mapping
     from indexer.store import Store
     from models.encoder import load_encoder
 
@@ -59,6 +64,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         mapping=mapping,
         keep_title_only=args.keep_title_only,
         progress=not settings.quiet,
+        **({"batch_size": args.batch_size} if args.batch_size else {}),
     )
     if args.json:
         print_json(report.to_dict() | {"index": str(settings.index_dir), "total": store.count()})
