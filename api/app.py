@@ -1,0 +1,116 @@
+"""The FastAPI app: create_app(settings) loads the index and model once and mounts every route."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_response, install_error_handlers
+from api.settings import Settings
+from search.engine import Engine
+
+log = logging.getLogger(__name__)
+
+# Router modules in mounting order. Order matters: paper ids may contain "/", so the catch-all
+# /papers/{paper_id:path} of `papers` must come after /papers/{paper_id:path}/related etc.
+ROUTERS = (
+    "api.routes.system",
+    "api.routes.search",
+    "api.routes.discovery",
+    "api.routes.authors",
+    "api.routes.papers",
+    "api.pages",  # HTML pages: /, /paper/{id}, /author/{name}, /static/*
+)
+
+# Larger bodies get a 413 before they are read into memory; bulk loads belong to `ingest`.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+DESCRIPTION = """
+Semantic, keyword and hybrid search over a paperscope index, related papers, recommendations,
+novelty and author profiles.
+
+Every error has the body `{{"error": {{"type": ..., "message": ...}}}}`: 400 malformed request,
+401/403 write token, 404 unknown paper, author or route, 405 wrong method, 413 body over 16
+MiB, 422 invalid parameters.
+
+Limits on this server: k <= {max_k}, offset <= {max_offset}, query text <= {max_query_chars}
+characters, at most {max_positives} papers in one recommendation request. Writes
+(`POST /papers`, `DELETE /papers/{{id}}`) are {writes}.
+"""
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    """The API over `settings.index_dir`; pass an already open `engine` to share one (tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.engine is None:
+            # Once per process, not per request; raises NotFoundError/IndexMismatchError early.
+            app.state.engine = Engine.open(settings.index_dir, settings.model)
+        log.info("serving %s (%d papers)", settings.index_dir, app.state.engine.store.count())
+        yield
+
+    writes = "enabled (Authorization: Bearer token)" if settings.api_token else "disabled"
+    app = FastAPI(
+        title="paperscope",
+        version="0.1.0",
+        description=DESCRIPTION.format(
+            max_k=settings.max_k,
+            max_offset=settings.max_offset,
+            max_query_chars=settings.max_query_chars,
+            max_positives=settings.max_positives,
+            writes=writes,
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    for module in ROUTERS:
+        app.include_router(importlib.import_module(module).router)
+    return app
+
+
+class BodyLimit:
+    """413 in the one error body for a request body over `max_bytes`, declared or streamed.
+
+    (FastAPI's own max_body_size answers a declared oversize length in plain text.)"""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large()(scope, receive, send)
+            return None
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                # Raised inside the route, so the app's error handlers give it the one body.
+                raise StarletteHTTPException(413, self._message())
+            return message
+
+        return await self.app(scope, counted, send)
+
+    def _message(self) -> str:
+        return f"the request body exceeds {self.max_bytes // 2**20} MiB; send fewer papers"
+
+    def _too_large(self) -> JSONResponse:
+        return error_response(413, "too_large", self._message())

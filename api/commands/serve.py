@@ -1,0 +1,76 @@
+"""`paperscope serve`: open the index, bind, print the URL and serve the HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import socket
+import sys
+
+from api.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="address to bind (default: $PAPERSCOPE_HOST or 127.0.0.1; 0.0.0.0 exposes the "
+        "server to the network)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port to bind (default: $PAPERSCOPE_PORT or 8000; 0 picks a free port)",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from search.engine import Engine
+
+    settings = dataclasses.replace(
+        settings,
+        host=args.host if args.host is not None else settings.host,
+        port=args.port if args.port is not None else settings.port,
+    )
+    # Open before binding: a missing or mismatched index fails here with one clear line.
+    engine = Engine.open(settings.index_dir, settings.model)
+    sock = _bind(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"paperscope serve: {engine.store.count()} papers from {settings.index_dir} at "
+        f"http://{shown}:{port} (docs: http://{shown}:{port}/docs)",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        create_app(settings, engine=engine),
+        log_level="warning" if settings.quiet else "info",
+        access_log=args.access_log,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    from models.errors import BadInputError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BadInputError(
+            f"cannot bind {host}:{port} ({exc.strerror}); choose another --port or --host"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    if sys.platform != "win32":
+        sock.setblocking(False)
+    return sock

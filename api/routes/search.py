@@ -1,0 +1,50 @@
+"""GET /search: keyword, semantic or hybrid search with filters and paging."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.routes import EngineDep, FiltersDep, SettingsDep, check_k, check_offset, check_text
+from api.schemas import SearchPageOut, error_responses
+from search.retrieval import MODES, search
+
+router = APIRouter(tags=["search"])
+
+
+@router.get(
+    "/search",
+    response_model=SearchPageOut,
+    responses=error_responses(422),
+    summary="Search papers",
+)
+def search_papers(
+    engine: EngineDep,
+    settings: SettingsDep,
+    filters: FiltersDep,
+    q: Annotated[
+        str,
+        Query(
+            description="keywords, a question or a pasted abstract (at most max_query_chars)",
+            examples=["contrastive learning for dense retrieval"],
+        ),
+    ],
+    mode: Annotated[
+        Literal[MODES],  # type: ignore[valid-type]
+        Query(description="keyword (BM25), semantic (embeddings) or hybrid (both, fused)"),
+    ] = "hybrid",
+    k: Annotated[int, Query(ge=1, description="results per page (at most max_k)")] = 10,
+    offset: Annotated[int, Query(ge=0, description="results to skip (at most max_offset)")] = 0,
+) -> dict:
+    """One page of results, best first; `filters` echoes the filters that were applied."""
+    check_text(q, settings)
+    page = search(
+        engine,
+        q,
+        k=check_k(k, settings),
+        mode=mode,
+        filters=filters,
+        offset=check_offset(offset, settings),
+    )
+    return page.to_dict()

@@ -1,0 +1,503 @@
+"""Request and response models of the HTTP API, with the examples shown at /docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Requests are strict: unknown fields and wrong JSON types are a 422, never silently coerced.
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+PAPER_EXAMPLE = {
+    "id": "0704.0001",
+    "title": "Calculation of prompt diphoton production cross sections at Tevatron and LHC "
+    "energies",
+    "abstract": "A fully differential calculation in perturbative quantum chromodynamics is "
+    "presented for the production of massive photon pairs at hadron colliders.",
+    "authors": ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"],
+    "categories": ["hep-ph"],
+    "published": "2007-04-02",
+    "date_precision": "day",
+    "updated": "2008-11-13",
+    "venue": "Phys.Rev.D76:013009,2007",
+    "doi": "10.1103/PhysRevD.76.013009",
+    "url": None,
+    "code_url": None,
+    "has_code": None,
+    "citation_count": None,
+    "references": [],
+    "affiliations": [],
+    "source": "arxiv",
+    "year": 2007,
+}
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="machine-readable kind, e.g. not_found, invalid_query")
+    message: str = Field(description="what went wrong and what to do about it")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": {"type": "not_found", "message": "no paper with id 'x' in this index"}}
+            ]
+        }
+    )
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses, all with the one error body."""
+    text = {
+        400: "Malformed request (e.g. a body that is not JSON)",
+        401: "Missing or wrong API token",
+        403: "Writes are disabled on this server",
+        404: "Unknown paper, author or route",
+        409: "The index does not match the request",
+        422: "Invalid parameters (empty or over-long query, k out of range, wrong types...)",
+    }
+    return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
+
+
+# ---- papers ------------------------------------------------------------------------------
+class PaperOut(BaseModel):
+    """One stored paper; dates are ISO 8601, `year` is derived from `published`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PAPER_EXAMPLE]})
+    id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published: dt.date | None
+    date_precision: str | None = Field(description='"day", "month" or "year"')
+    updated: dt.date | None
+    venue: str | None
+    doi: str | None
+    url: str | None
+    code_url: str | None
+    has_code: bool | None
+    citation_count: int | None
+    references: list[str]
+    affiliations: list[str]
+    source: str
+    year: int | None
+
+
+class PaperIn(BaseModel):
+    """A paper to add or update, in the generic field names of `paperscope ingest` JSONL files.
+
+    Without an id, one is derived from the title. Authors and categories may be a list or one
+    string ("A; B", "cs.LG stat.ML"); dates may be "2007", "2007-04" or "2007-04-02".
+    """
+
+    model_config = STRICT | ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "2401.00001",
+                    "title": "A tiny test paper",
+                    "abstract": "We study nearest-neighbour search over sentence embeddings.",
+                    "authors": ["Ada Lovelace"],
+                    "categories": ["cs.IR"],
+                    "published": "2024-01-02",
+                }
+            ]
+        },
+    )
+    id: str | None = Field(None, min_length=1, max_length=300)
+    title: str = Field(max_length=2000)
+    abstract: str = Field(min_length=1, max_length=100_000)
+    authors: list[str] | str | None = None
+    categories: list[str] | str | None = None
+    published: str | None = Field(None, max_length=40)
+    updated: str | None = Field(None, max_length=40)
+    venue: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    code_url: str | None = None
+    has_code: bool | None = None
+    citation_count: int | None = Field(None, ge=0, le=10**9)
+    references: list[str] | None = None
+    affiliations: list[str] | None = None
+
+
+class WriteReport(BaseModel):
+    """What one POST /papers did."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"received": 1, "added": 1, "updated": 0, "unchanged": 0, "total": 115}]
+        }
+    )
+    received: int
+    added: int
+    updated: int
+    unchanged: int
+    total: int = Field(description="papers in the index after the write")
+
+
+class RemoveReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"removed": "0704.0001", "total": 114}]}
+    )
+    removed: str
+    total: int = Field(description="papers in the index after the removal")
+
+
+# ---- system ------------------------------------------------------------------------------
+class HealthOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ok", "papers": 114, "model": "all-MiniLM-L6-v2"}]
+        }
+    )
+    status: str
+    papers: int
+    model: str
+    writes_enabled: bool = False
+
+
+class StatsOut(BaseModel):
+    """What the index holds (the same as `paperscope stats --json`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "index": "paperscope-index",
+                    "model": "all-MiniLM-L6-v2",
+                    "dim": 384,
+                    "format_version": 1,
+                    "papers": 114,
+                    "embeddings": 114,
+                    "authors": 430,
+                    "categories": 40,
+                    "with_date": 114,
+                    "with_citation_count": 0,
+                    "novelty_scored": 0,
+                    "year_range": [2007, 2026],
+                    "sources": {"arxiv": 100, "jsonl": 14},
+                    "generation": 1,
+                    "derived": {
+                        "vectors": {"file": "vectors-1.faiss", "kind": "flat", "generation": 1}
+                    },
+                    "derived_up_to_date": True,
+                }
+            ]
+        }
+    )
+    index: str
+    model: str
+    dim: int
+    format_version: int
+    papers: int
+    embeddings: int
+    authors: int
+    categories: int
+    with_date: int
+    with_citation_count: int
+    novelty_scored: int
+    year_range: list[int] | None
+    sources: dict[str, int]
+    generation: int
+    derived: dict[str, dict[str, Any]]
+    derived_up_to_date: bool
+
+
+# ---- search ------------------------------------------------------------------------------
+class SnippetOut(BaseModel):
+    text: str
+    spans: list[list[int]] = Field(description="[start, end) character offsets of matched terms")
+
+
+class HitOut(BaseModel):
+    """One search result; component scores say where each retriever put the paper."""
+
+    rank: int = Field(description="1-based, counting the offset")
+    score: float
+    paper: PaperOut
+    snippet: SnippetOut
+    keyword_score: float | None
+    keyword_rank: int | None
+    semantic_score: float | None
+    semantic_rank: int | None
+
+
+class SearchPageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "hard negatives for dual encoders",
+                    "mode": "hybrid",
+                    "offset": 0,
+                    "k": 1,
+                    "filters": {"category": "cs"},
+                    "hits": [
+                        {
+                            "rank": 1,
+                            "score": 0.032,
+                            "paper": PAPER_EXAMPLE,
+                            "snippet": {"text": "... hard negatives ...", "spans": [[4, 8]]},
+                            "keyword_score": 7.1,
+                            "keyword_rank": 1,
+                            "semantic_score": 0.61,
+                            "semantic_rank": 1,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    query: str
+    mode: str
+    offset: int
+    k: int
+    filters: dict[str, Any] = Field(description="the filters that were applied")
+    hits: list[HitOut]
+
+
+# ---- discovery ---------------------------------------------------------------------------
+class RelatedOut(BaseModel):
+    """A related paper; `signal` says what put it here: text, citations or text+citations."""
+
+    rank: int
+    score: float
+    signal: str
+    text_score: float | None = Field(description="z-scored dense + lexical similarity")
+    citation_score: float | None = Field(description="citation-neighbourhood overlap, 0..1")
+    paper: PaperOut
+
+
+class RelatedListOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "paper_id": "0704.0001",
+                    "hits": [
+                        {
+                            "rank": 1,
+                            "score": 5.2,
+                            "signal": "text",
+                            "text_score": 5.2,
+                            "citation_score": None,
+                            "paper": PAPER_EXAMPLE,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    paper_id: str
+    hits: list[RelatedOut]
+
+
+class RecommendationRequest(BaseModel):
+    """Papers you like (and optionally dislike); returns the index's papers most like them."""
+
+    model_config = STRICT | ConfigDict(
+        json_schema_extra={
+            "examples": [{"positive_ids": ["0704.0001"], "negative_ids": [], "k": 5}]
+        }
+    )
+    positive_ids: list[str] = Field(min_length=1, description="liked paper ids (max_positives)")
+    negative_ids: list[str] = Field(default_factory=list, description="disliked paper ids")
+    k: int = Field(10, ge=1, description="how many to return (at most max_k)")
+    year_from: int | None = Field(None, ge=1, le=9999)
+    year_to: int | None = Field(None, ge=1, le=9999)
+    category: str | None = Field(None, max_length=100)
+
+
+class RecommendationOut(BaseModel):
+    rank: int
+    score: float = Field(description="the per-request classifier's decision value")
+    closest_positive_id: str = Field(description="the liked paper this one is most similar to")
+    closest_similarity: float
+    paper: PaperOut
+
+
+class RecommendationListOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hits": [
+                        {
+                            "rank": 1,
+                            "score": 0.42,
+                            "closest_positive_id": "0704.0002",
+                            "closest_similarity": 0.61,
+                            "paper": PAPER_EXAMPLE,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+    hits: list[RecommendationOut]
+
+
+class EvidenceOut(BaseModel):
+    similarity: float = Field(description="cosine similarity to the scored paper or draft")
+    paper: PaperOut
+
+
+class NoveltyOut(BaseModel):
+    """Novelty against earlier papers only; raw and percentile are null when it cannot be
+    scored (no date, or nothing before it), and `explanation` says why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "paper_id": "0704.0001",
+                    "raw": 0.41,
+                    "max_similarity": 0.72,
+                    "percentile": 53.0,
+                    "year": 2007,
+                    "published": "2007-04-02",
+                    "prior_count": 120,
+                    "too_few_prior": False,
+                    "near_duplicate": False,
+                    "k": 10,
+                    "cohort_year": 2007,
+                    "cohort_size": 80,
+                    "evidence": [{"similarity": 0.72, "paper": PAPER_EXAMPLE}],
+                    "explanation": "more novel than 53% of the 2007 papers in this index",
+                    "notes": [],
+                }
+            ]
+        }
+    )
+    paper_id: str | None
+    raw: float | None = Field(description="1 - mean cosine to the k nearest earlier papers")
+    max_similarity: float | None
+    percentile: float | None = Field(description="0..100 among papers of the same year")
+    year: int | None
+    published: dt.date | None
+    prior_count: int
+    too_few_prior: bool
+    near_duplicate: bool
+    k: int
+    cohort_year: int | None
+    cohort_size: int
+    evidence: list[EvidenceOut]
+    explanation: str
+    notes: list[str]
+
+
+class NoveltyRequest(BaseModel):
+    """A draft to score as if published on `date` (default: today)."""
+
+    model_config = STRICT | ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Dynamic indexes for hard-negative mining",
+                    "abstract": "We keep a tree index of targets up to date during training.",
+                    "date": "2024-05-01",
+                }
+            ]
+        }
+    )
+    title: str = Field("", description="may be empty")
+    abstract: str = Field(min_length=1, description="the draft's abstract (max_query_chars)")
+    # Not strict: the body is validated after json.loads, and a JSON date is ISO text.
+    date: dt.date | None = Field(None, strict=False, description="ISO date, e.g. 2024-05-01")
+    k: int = Field(10, ge=1, description="nearest earlier papers to compare with (max_k)")
+
+
+# ---- authors -----------------------------------------------------------------------------
+class CategoryCount(BaseModel):
+    category: str
+    papers: int
+
+
+class CoauthorCount(BaseModel):
+    name: str
+    papers: int
+
+
+class PaperNoveltyOut(BaseModel):
+    paper_id: str
+    year: int | None
+    percentile: float | None
+    raw: float | None
+    is_ai: float | None
+
+
+class YearNovelty(BaseModel):
+    year: int
+    median_percentile: float
+    papers: int
+
+
+class AuthorProfileOut(BaseModel):
+    """An author's papers (newest first) and the figures of the profile page; a figure that
+    cannot be computed is null and its note says why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Kelsey Allen",
+                    "paper_count": 14,
+                    "citations": None,
+                    "h_index": None,
+                    "citations_note": "no citation counts in this index",
+                    "novelty_percent": 53.0,
+                    "novelty_note": "",
+                    "ai_score": 56,
+                    "ai_score_definition": "share of papers in AI categories",
+                    "top_categories": [{"category": "cs.LG", "papers": 9}],
+                    "coauthors": [{"name": "Manzil Zaheer", "papers": 2}],
+                    "papers_with_code": 3,
+                    "code_paper_ids": ["t:0123456789abcdef"],
+                    "paper_novelty": [],
+                    "novelty_by_year": [{"year": 2023, "median_percentile": 61.0, "papers": 4}],
+                    "name_variants": ["Kelsey Allen", "Kelsey R. Allen"],
+                    "papers": [PAPER_EXAMPLE],
+                }
+            ]
+        }
+    )
+    name: str
+    paper_count: int
+    citations: int | None
+    h_index: int | None
+    citations_note: str
+    novelty_percent: float | None
+    novelty_note: str
+    ai_score: int | None
+    ai_score_definition: str
+    top_categories: list[CategoryCount]
+    coauthors: list[CoauthorCount]
+    papers_with_code: int
+    code_paper_ids: list[str]
+    paper_novelty: list[PaperNoveltyOut]
+    novelty_by_year: list[YearNovelty]
+    name_variants: list[str]
+    papers: list[PaperOut]
+
+
+class AuthorSummaryOut(BaseModel):
+    name: str
+    paper_count: int
+
+
+class AuthorListOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"query": "kel", "authors": [{"name": "Kelsey Allen", "paper_count": 14}]}]
+        }
+    )
+    query: str
+    authors: list[AuthorSummaryOut]

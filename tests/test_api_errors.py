@@ -1,0 +1,154 @@
+"""API errors: every error class and client mistake gets the one body shape and a 4xx, never a 500.
+
+The app runs over a small index of real records embedded by the FakeEncoder (plumbing only: the
+real model is exercised by test_api.py and test_api_server.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.errors import install_error_handlers
+from api.settings import Settings
+from indexer.ingest import ingest
+from indexer.store import Store
+from models import errors
+from search.engine import Engine
+from tests.fakes import FakeEncoder
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def engine(shared_data, tmp_path_factory) -> Engine:
+    encoder = FakeEncoder()
+    store = Store.create_or_open(tmp_path_factory.mktemp("api-err") / "idx", encoder.name, 32)
+    ingest(store, encoder, [shared_data / "seed_profile.jsonl"], progress=False)
+    return Engine(store, encoder)
+
+
+def _client(engine: Engine, **settings) -> TestClient:
+    app = create_app(Settings(index_dir=engine.store.index_dir, **settings), engine=engine)
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def client(engine):
+    with _client(engine, max_k=20, max_query_chars=200, max_positives=3) as c:
+        yield c
+
+
+def assert_error(response, status: int, kind: str, match: str = "") -> dict:
+    """The response has `status` and exactly the one error body, with a message."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"type", "message"}, body
+    assert body["error"]["type"] == kind, body
+    assert match in body["error"]["message"], body
+    return body
+
+
+# ---- the mapping itself, on a bare app with one route per error class ---------------------
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (errors.BadInputError("bad"), 400),
+        (errors.UnauthorizedError("who"), 401),
+        (errors.ForbiddenError("no"), 403),
+        (errors.NotFoundError("gone"), 404),
+        (errors.IndexMismatchError("other model"), 409),
+        (errors.InvalidQueryError("k=0"), 422),
+        (errors.ModelLoadError("no model"), 503),
+        (errors.PaperscopeError("generic"), 400),
+    ],
+)
+def test_every_library_error_maps_to_its_status_and_kind(exc, status):
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    def boom():
+        raise exc
+
+    response = TestClient(app).get("/boom")
+    assert_error(response, status, exc.kind, str(exc))
+    assert ("www-authenticate" in response.headers) == (status == 401)
+
+
+def test_an_unexpected_exception_is_a_500_with_the_same_body():
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/bug")
+    def bug():
+        raise RuntimeError("internal detail that must not leak")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/bug")
+    body = assert_error(response, 500, "internal_error")
+    assert "internal detail" not in body["error"]["message"]
+
+
+# ---- routing: unknown routes, methods, ids ------------------------------------------------
+def test_unknown_route_method_and_id(client):
+    assert_error(client.get("/no/such/route"), 404, "not_found", "/docs")
+    response = client.put("/health")
+    assert_error(response, 405, "method_not_allowed", "PUT")
+    assert response.headers["allow"] == "GET"
+    # Two routes share /papers/{id}: the Allow header names the methods of both.
+    assert client.patch("/papers/0704.0001").headers["allow"] == "DELETE, GET"
+    assert_error(client.get("/papers/no-such-id"), 404, "not_found", "no-such-id")
+    assert_error(client.get("/papers/math/0000001"), 404, "not_found", "math/0000001")
+
+
+# ---- writes: off by default, token checked ------------------------------------------------
+def test_writes_are_forbidden_without_a_configured_token(client):
+    paper = {"title": "T", "abstract": "A"}
+    assert_error(client.post("/papers", json=paper), 403, "forbidden", "PAPERSCOPE_API_TOKEN")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert_error(client.delete("/papers/x", headers=headers), 403, "forbidden")
+    assert client.get("/health").json()["writes_enabled"] is False
+
+
+def test_writes_need_the_right_token(engine):
+    with _client(engine, api_token=TOKEN) as c:
+        paper = {"title": "T", "abstract": "A"}
+        assert_error(c.post("/papers", json=paper), 401, "unauthorized", "Bearer")
+        wrong = {"Authorization": "Bearer not-the-token"}
+        assert_error(c.post("/papers", json=paper, headers=wrong), 401, "unauthorized", "wrong")
+        basic = {"Authorization": f"Basic {TOKEN}"}
+        assert_error(c.delete("/papers/x", headers=basic), 401, "unauthorized")
+        good = {"Authorization": f"Bearer {TOKEN}"}
+        assert_error(c.delete("/papers/no-such-id", headers=good), 404, "not_found")
+        as_json = good | {"Content-Type": "application/json"}
+        assert_error(c.post("/papers", content=b"{not", headers=as_json), 400, "malformed_json")
+        assert_error(c.post("/papers", json=[], headers=good), 422, "invalid_request", "1 item")
+        no_abstract = {"id": "x1", "title": "Only a title", "abstract": " "}
+        assert_error(c.post("/papers", json=no_abstract, headers=good), 400, "bad_input", "x1")
+        bad_date = {"title": "T", "abstract": "A", "published": "yesterday-ish"}
+        assert_error(c.post("/papers", json=bad_date, headers=good), 400, "bad_input", "date")
+        unknown = {"title": "T", "abstract": "A", "colour": "blue"}
+        assert_error(
+            c.post("/papers", json=unknown, headers=good), 422, "invalid_request", "colour"
+        )
+        typed = {"title": "T", "abstract": "A", "citation_count": "many"}
+        assert_error(c.post("/papers", json=typed, headers=good), 422, "invalid_request")
+        huge = b"[" + b" " * (17 * 1024 * 1024) + b"]"
+        assert_error(c.post("/papers", content=huge, headers=as_json), 413, "too_large")
+        assert c.get("/health").json()["papers"] == 14  # nothing above wrote anything
+
+
+# ---- start-up ---------------------------------------------------------------------------
+def test_startup_fails_fast_on_a_missing_index(tmp_path):
+    app = create_app(Settings(index_dir=tmp_path / "nothing-here"))
+    with pytest.raises(errors.NotFoundError, match="paperscope ingest"), TestClient(app):
+        pass
+
+
+def test_startup_fails_fast_on_a_model_mismatch(engine):
+    app = create_app(Settings(index_dir=engine.store.index_dir, model="some/other-model"))
+    with pytest.raises(errors.IndexMismatchError, match="fake-encoder"), TestClient(app):
+        pass
