@@ -22,7 +22,10 @@ run: install
 	$(VENV)/bin/paperscope ingest sample/ --index $(INDEX)
 	$(VENV)/bin/paperscope serve --index $(INDEX) --port $(PORT)
 
+# The browser tests drive the Debian chromium; installed here (as root) only when it is missing.
 test: install-dev
+	@[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
 	$(PY) -m pytest
 
 lint: install-dev
