@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -74,6 +75,7 @@ def test_serve_answers_over_http(index_dir):
             denied = http.delete("/papers/nope", headers={"Authorization": "Bearer wrong"})
             assert denied.status_code == 401
             assert http.get("/openapi.json").json()["info"]["title"] == "paperscope"
+            _concurrent_reads_and_a_write(url)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -110,3 +112,28 @@ def test_serve_refuses_a_port_in_use(index_dir):
             timeout=180,
         )
     assert done.returncode == 2 and f"cannot bind 127.0.0.1:{port}" in done.stderr, done.stderr
+
+
+def _concurrent_reads_and_a_write(url: str) -> None:
+    """Searches, draft novelty and paper lookups, 16 at once with a write among them."""
+    paper = {"id": "demo/0001", "title": "A demo paper", "abstract": "Dual encoders and trees."}
+
+    def call(i: int) -> int:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            if i == 0:
+                auth = {"Authorization": "Bearer tok"}
+                return http.post("/papers", json=paper, headers=auth).status_code
+            if i % 3 == 1:
+                return http.get("/search", params={"q": f"video models {i}", "k": 5}).status_code
+            if i % 3 == 2:
+                draft = {"title": "", "abstract": f"negative mining, variant {i}"}
+                return http.post("/novelty", json=draft).status_code
+            return http.get("/papers/demo/0001").status_code  # 404 until the write lands
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(call, range(16)))
+    assert statuses[0] == 200 and all(s == 200 for i, s in enumerate(statuses) if i % 3), statuses
+    assert all(s in (200, 404) for s in statuses[3::3]), statuses
+    with httpx.Client(base_url=url, timeout=60) as http:
+        assert http.get("/papers/demo/0001").json()["title"] == "A demo paper"
+        assert http.get("/health").json()["papers"] == 15
