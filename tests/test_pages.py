@@ -199,6 +199,17 @@ def test_author_page_novelty_chart_has_one_dot_per_scored_paper(client):
     assert root.find(".//{http://www.w3.org/2000/svg}polyline") is not None
 
 
+def test_author_without_scored_papers_has_an_empty_chart_state(client):
+    page = html(client.get("/author/Nobody Dated"))
+    assert "None of these papers could be scored" in page and "<svg" not in page
+    novelty = re.search(
+        r'<div class="figure unknown" title="([^"]*)">\s*<span class="value">'
+        r'unknown</span>\s*<span class="name">Novelty %',
+        page,
+    )
+    assert novelty and novelty.group(1).startswith("withheld: 0 of 1 papers could be scored")
+
+
 def test_unknown_author_is_a_404_page_with_similar_names(client):
     page = html(client.get("/author/Nobody Allen"), 404)
     assert "no author named &#39;Nobody Allen&#39;" in page and AUTHOR_LINK in page
