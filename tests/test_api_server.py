@@ -81,10 +81,17 @@ def test_serve_answers_over_http(index_dir):
         proc.wait(timeout=30)
 
 
-def test_serve_fails_fast_on_a_missing_index(tmp_path):
+@pytest.mark.parametrize(
+    ("where", "model", "message"),
+    [("missing", None, "no paperscope index"), ("index", "other-model", "built with model")],
+)
+def test_serve_fails_fast_on_a_missing_or_mismatched_index(
+    index_dir, tmp_path, where, model, message
+):
+    index = index_dir if where == "index" else tmp_path / "missing"
     started = time.monotonic()
     done = subprocess.run(
-        [*SERVE, "--index", str(tmp_path / "missing"), "--port", "0"],
+        [*SERVE, "--index", str(index), "--port", "0", *(["--model", model] if model else [])],
         capture_output=True,
         text=True,
         env=_env(),
@@ -92,7 +99,7 @@ def test_serve_fails_fast_on_a_missing_index(tmp_path):
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "no paperscope index" in lines[0], done.stderr
+    assert len(lines) == 1 and message in lines[0], done.stderr
     assert "http://" not in done.stdout
     assert time.monotonic() - started < 60
 

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from indexer.store import Store
+    from models.encoder import canonical_model_name
     from search.engine import Engine
 
     settings = dataclasses.replace(
@@ -37,9 +39,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host if args.host is not None else settings.host,
         port=args.port if args.port is not None else settings.port,
     )
-    # Open before binding: a missing or mismatched index fails here with one clear line.
-    engine = Engine.open(settings.index_dir, settings.model)
+    # Check the index before binding (a missing or mismatched one fails here with one clear
+    # line), and bind before the slow model load, so a port in use fails at once too.
+    Store.open(settings.index_dir, canonical_model_name(settings.model) if settings.model else None)
     sock = _bind(settings.host, settings.port)
+    engine = Engine.open(settings.index_dir, settings.model)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(
