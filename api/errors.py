@@ -75,10 +75,10 @@ def _describe(error: dict) -> str:
         return f"{name} is required in the {where}"
     if kind in ("less_than_equal", "less_than") and "input" in error:
         bound = ctx.get("le", ctx.get("lt"))
-        return f"{name}={error['input']!r} exceeds the maximum of {bound} ({where})"
+        return f"{name}={error['input']} exceeds the maximum of {bound} ({where})"
     if kind in ("greater_than_equal", "greater_than") and "input" in error:
         bound = ctx.get("ge", ctx.get("gt"))
-        return f"{name}={error['input']!r} is below the minimum of {bound} ({where})"
+        return f"{name}={error['input']} is below the minimum of {bound} ({where})"
     return f"{name}: {error.get('msg', 'invalid value')} ({where})"
 
 
