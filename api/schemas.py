@@ -7,31 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import examples as ex
+
 # Requests are strict: unknown fields and wrong JSON types are a 422, never silently coerced.
 STRICT = ConfigDict(extra="forbid", strict=True)
 
-PAPER_EXAMPLE = {
-    "id": "0704.0001",
-    "title": "Calculation of prompt diphoton production cross sections at Tevatron and LHC "
-    "energies",
-    "abstract": "A fully differential calculation in perturbative quantum chromodynamics is "
-    "presented for the production of massive photon pairs at hadron colliders.",
-    "authors": ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"],
-    "categories": ["hep-ph"],
-    "published": "2007-04-02",
-    "date_precision": "day",
-    "updated": "2008-11-13",
-    "venue": "Phys.Rev.D76:013009,2007",
-    "doi": "10.1103/PhysRevD.76.013009",
-    "url": None,
-    "code_url": None,
-    "has_code": None,
-    "citation_count": None,
-    "references": [],
-    "affiliations": [],
-    "source": "arxiv",
-    "year": 2007,
-}
+
+def examples(*payloads: dict) -> ConfigDict:
+    """A model config that shows `payloads` as the model's examples at /docs."""
+    return ConfigDict(json_schema_extra={"examples": list(payloads)})
 
 
 class ErrorDetail(BaseModel):
@@ -42,12 +26,8 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     """The body of every error response."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"error": {"type": "not_found", "message": "no paper with id 'x' in this index"}}
-            ]
-        }
+    model_config = examples(
+        {"error": {"type": "not_found", "message": "no paper with id 'x' in this index"}}
     )
     error: ErrorDetail
 
@@ -69,7 +49,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class PaperOut(BaseModel):
     """One stored paper; dates are ISO 8601, `year` is derived from `published`."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [PAPER_EXAMPLE]})
+    model_config = examples(ex.PAPER)
     id: str
     title: str
     abstract: str
@@ -97,19 +77,15 @@ class PaperIn(BaseModel):
     string ("A; B", "cs.LG stat.ML"); dates may be "2007", "2007-04" or "2007-04-02".
     """
 
-    model_config = STRICT | ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "2401.00001",
-                    "title": "A tiny test paper",
-                    "abstract": "We study nearest-neighbour search over sentence embeddings.",
-                    "authors": ["Ada Lovelace"],
-                    "categories": ["cs.IR"],
-                    "published": "2024-01-02",
-                }
-            ]
-        },
+    model_config = STRICT | examples(
+        {
+            "id": "2401.00001",
+            "title": "A tiny test paper",
+            "abstract": "We study nearest-neighbour search over sentence embeddings.",
+            "authors": ["Ada Lovelace"],
+            "categories": ["cs.IR"],
+            "published": "2024-01-02",
+        }
     )
     id: str | None = Field(None, min_length=1, max_length=300)
     title: str = Field(max_length=2000)
@@ -131,11 +107,7 @@ class PaperIn(BaseModel):
 class WriteReport(BaseModel):
     """What one POST /papers did."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"received": 1, "added": 1, "updated": 0, "unchanged": 0, "total": 115}]
-        }
-    )
+    model_config = examples({"received": 1, "added": 1, "updated": 0, "unchanged": 0, "total": 115})
     received: int
     added: int
     updated: int
@@ -144,19 +116,15 @@ class WriteReport(BaseModel):
 
 
 class RemoveReport(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"removed": "0704.0001", "total": 114}]}
-    )
+    model_config = examples({"removed": "0704.0001", "total": 114})
     removed: str
     total: int = Field(description="papers in the index after the removal")
 
 
 # ---- system ------------------------------------------------------------------------------
 class HealthOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"status": "ok", "papers": 114, "model": "all-MiniLM-L6-v2"}]
-        }
+    model_config = examples(
+        {"status": "ok", "papers": 114, "model": "all-MiniLM-L6-v2", "writes_enabled": False}
     )
     status: str
     papers: int
@@ -167,32 +135,7 @@ class HealthOut(BaseModel):
 class StatsOut(BaseModel):
     """What the index holds (the same as `paperscope stats --json`)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "index": "paperscope-index",
-                    "model": "all-MiniLM-L6-v2",
-                    "dim": 384,
-                    "format_version": 1,
-                    "papers": 114,
-                    "embeddings": 114,
-                    "authors": 430,
-                    "categories": 40,
-                    "with_date": 114,
-                    "with_citation_count": 0,
-                    "novelty_scored": 0,
-                    "year_range": [2007, 2026],
-                    "sources": {"arxiv": 100, "jsonl": 14},
-                    "generation": 1,
-                    "derived": {
-                        "vectors": {"file": "vectors-1.faiss", "kind": "flat", "generation": 1}
-                    },
-                    "derived_up_to_date": True,
-                }
-            ]
-        }
-    )
+    model_config = examples(ex.STATS)
     index: str
     model: str
     dim: int
@@ -231,31 +174,7 @@ class HitOut(BaseModel):
 
 
 class SearchPageOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "query": "hard negatives for dual encoders",
-                    "mode": "hybrid",
-                    "offset": 0,
-                    "k": 1,
-                    "filters": {"category": "cs"},
-                    "hits": [
-                        {
-                            "rank": 1,
-                            "score": 0.032,
-                            "paper": PAPER_EXAMPLE,
-                            "snippet": {"text": "... hard negatives ...", "spans": [[4, 8]]},
-                            "keyword_score": 7.1,
-                            "keyword_rank": 1,
-                            "semantic_score": 0.61,
-                            "semantic_rank": 1,
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = examples(ex.SEARCH_PAGE)
     query: str
     mode: str
     offset: int
@@ -277,25 +196,7 @@ class RelatedOut(BaseModel):
 
 
 class RelatedListOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "paper_id": "0704.0001",
-                    "hits": [
-                        {
-                            "rank": 1,
-                            "score": 5.2,
-                            "signal": "text",
-                            "text_score": 5.2,
-                            "citation_score": None,
-                            "paper": PAPER_EXAMPLE,
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = examples(ex.RELATED)
     paper_id: str
     hits: list[RelatedOut]
 
@@ -303,11 +204,7 @@ class RelatedListOut(BaseModel):
 class RecommendationRequest(BaseModel):
     """Papers you like (and optionally dislike); returns the index's papers most like them."""
 
-    model_config = STRICT | ConfigDict(
-        json_schema_extra={
-            "examples": [{"positive_ids": ["0704.0001"], "negative_ids": [], "k": 5}]
-        }
-    )
+    model_config = STRICT | examples({"positive_ids": ["0704.0001"], "negative_ids": [], "k": 5})
     positive_ids: list[str] = Field(min_length=1, description="liked paper ids (max_positives)")
     negative_ids: list[str] = Field(default_factory=list, description="disliked paper ids")
     k: int = Field(10, ge=1, description="how many to return (at most max_k)")
@@ -325,23 +222,7 @@ class RecommendationOut(BaseModel):
 
 
 class RecommendationListOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "hits": [
-                        {
-                            "rank": 1,
-                            "score": 0.42,
-                            "closest_positive_id": "0704.0002",
-                            "closest_similarity": 0.61,
-                            "paper": PAPER_EXAMPLE,
-                        }
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = examples(ex.RECOMMENDATIONS)
     hits: list[RecommendationOut]
 
 
@@ -354,29 +235,7 @@ class NoveltyOut(BaseModel):
     """Novelty against earlier papers only; raw and percentile are null when it cannot be
     scored (no date, or nothing before it), and `explanation` says why."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "paper_id": "0704.0001",
-                    "raw": 0.41,
-                    "max_similarity": 0.72,
-                    "percentile": 53.0,
-                    "year": 2007,
-                    "published": "2007-04-02",
-                    "prior_count": 120,
-                    "too_few_prior": False,
-                    "near_duplicate": False,
-                    "k": 10,
-                    "cohort_year": 2007,
-                    "cohort_size": 80,
-                    "evidence": [{"similarity": 0.72, "paper": PAPER_EXAMPLE}],
-                    "explanation": "more novel than 53% of the 2007 papers in this index",
-                    "notes": [],
-                }
-            ]
-        }
-    )
+    model_config = examples(ex.NOVELTY)
     paper_id: str | None
     raw: float | None = Field(description="1 - mean cosine to the k nearest earlier papers")
     max_similarity: float | None
@@ -397,15 +256,11 @@ class NoveltyOut(BaseModel):
 class NoveltyRequest(BaseModel):
     """A draft to score as if published on `date` (default: today)."""
 
-    model_config = STRICT | ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "title": "Dynamic indexes for hard-negative mining",
-                    "abstract": "We keep a tree index of targets up to date during training.",
-                    "date": "2024-05-01",
-                }
-            ]
+    model_config = STRICT | examples(
+        {
+            "title": "Dynamic indexes for hard-negative mining",
+            "abstract": "We keep a tree index of targets up to date during training.",
+            "date": "2024-05-01",
         }
     )
     title: str = Field("", description="may be empty")
@@ -444,31 +299,7 @@ class AuthorProfileOut(BaseModel):
     """An author's papers (newest first) and the figures of the profile page; a figure that
     cannot be computed is null and its note says why."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "Kelsey Allen",
-                    "paper_count": 14,
-                    "citations": None,
-                    "h_index": None,
-                    "citations_note": "no citation counts in this index",
-                    "novelty_percent": 53.0,
-                    "novelty_note": "",
-                    "ai_score": 56,
-                    "ai_score_definition": "share of papers in AI categories",
-                    "top_categories": [{"category": "cs.LG", "papers": 9}],
-                    "coauthors": [{"name": "Manzil Zaheer", "papers": 2}],
-                    "papers_with_code": 3,
-                    "code_paper_ids": ["t:0123456789abcdef"],
-                    "paper_novelty": [],
-                    "novelty_by_year": [{"year": 2023, "median_percentile": 61.0, "papers": 4}],
-                    "name_variants": ["Kelsey Allen", "Kelsey R. Allen"],
-                    "papers": [PAPER_EXAMPLE],
-                }
-            ]
-        }
-    )
+    model_config = examples(ex.AUTHOR_PROFILE)
     name: str
     paper_count: int
     citations: int | None
@@ -494,10 +325,8 @@ class AuthorSummaryOut(BaseModel):
 
 
 class AuthorListOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"query": "kel", "authors": [{"name": "Kelsey Allen", "paper_count": 14}]}]
-        }
+    model_config = examples(
+        {"query": "kel", "authors": [{"name": "Kelsey Allen", "paper_count": 14}]}
     )
     query: str
     authors: list[AuthorSummaryOut]

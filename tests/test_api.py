@@ -7,7 +7,9 @@ import shutil
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
+from api import schemas
 from api.app import create_app
 from api.settings import Settings
 from indexer.ingest import ingest
@@ -224,6 +226,17 @@ def test_openapi_documents_every_endpoint_with_examples_and_the_error_body(clien
                 ref = response["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorBody"), (method, path, status)
     assert client.get("/docs").status_code == 200
+
+
+def test_every_documented_example_is_valid_for_its_model():
+    models = [m for m in vars(schemas).values() if isinstance(m, type) and m is not BaseModel]
+    documented = [
+        m for m in models if issubclass(m, BaseModel) and "json_schema_extra" in m.model_config
+    ]
+    assert len(documented) >= 15
+    for model in documented:
+        for example in model.model_config["json_schema_extra"]["examples"]:
+            model.model_validate(example)  # raises on an example that breaks the schema
 
 
 def _refs(node) -> list[str]:
