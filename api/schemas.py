@@ -40,6 +40,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "Writes are disabled on this server",
         404: "Unknown paper, author or route",
         409: "The index does not match the request",
+        413: "Request body over 16 MiB",
         422: "Invalid parameters (empty or over-long query, k out of range, wrong types...)",
     }
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}

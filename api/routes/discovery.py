@@ -80,7 +80,7 @@ def paper_novelty(paper_id: PaperId, engine: EngineDep, settings: SettingsDep, k
 @router.post(
     "/recommendations",
     response_model=RecommendationListOut,
-    responses=error_responses(400, 404, 422),
+    responses=error_responses(400, 404, 413, 422),
     summary="Recommendations from liked and disliked papers",
 )
 def recommendations(body: RecommendationRequest, engine: EngineDep, settings: SettingsDep) -> dict:
@@ -105,7 +105,7 @@ def recommendations(body: RecommendationRequest, engine: EngineDep, settings: Se
 @router.post(
     "/novelty",
     response_model=NoveltyOut,
-    responses=error_responses(400, 422),
+    responses=error_responses(400, 413, 422),
     summary="Novelty of a draft",
 )
 def draft_novelty(body: NoveltyRequest, engine: EngineDep, settings: SettingsDep) -> dict:

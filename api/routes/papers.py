@@ -43,7 +43,7 @@ def get_paper(paper_id: PaperId, engine: EngineDep) -> dict:
 @router.post(
     "/papers",
     response_model=WriteReport,
-    responses=error_responses(400, 401, 403, 422),
+    responses=error_responses(400, 401, 403, 413, 422),
     dependencies=[Depends(require_write_token)],
     summary="Add or update papers (needs the API token)",
 )
