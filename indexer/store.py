@@ -360,3 +360,22 @@ class Store:
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(
                     missing_ok=True
                 )
+
+    # ---- derived scores ------------------------------------------------------------------
+    def save_novelty(
+        self,
+        rows: Iterable[tuple[int, float | None, float | None, int, float | None]],
+        *,
+        generation: int,
+        replace_all: bool = False,
+    ) -> None:
+        """Store novelty rows (vid, raw, max_similarity, prior_count, percentile) computed at
+        `generation`; replace_all clears the table first. Derived data: no generation bump."""
+        conn = self._conn()
+        with self._lock, conn:
+            if replace_all:
+                conn.execute("DELETE FROM novelty")
+            conn.executemany(
+                "INSERT OR REPLACE INTO novelty VALUES (?, ?, ?, ?, ?, ?)",
+                [(*row, generation) for row in rows],
+            )

@@ -1,0 +1,90 @@
+"""`paperscope novelty ID | --title T --abstract A [--date D] | --all`: novelty vs prior work."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from api.commands.common import add_json_flag, print_json, shorten
+from api.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paper_id", nargs="?", metavar="ID", help="id of a paper in the index")
+    parser.add_argument("--title", default=None, help="title of a draft to score")
+    parser.add_argument("--abstract", default=None, help="abstract of a draft to score")
+    parser.add_argument(
+        "--date", default=None, help="draft's publication date, YYYY-MM-DD (default: today)"
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="score every paper in the index and store the scores"
+    )
+    parser.add_argument("-k", type=int, default=10, help="nearest prior papers (default 10)")
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from models.errors import InvalidQueryError
+    from search.engine import Engine
+    from search.novelty import novelty_of_draft, novelty_of_paper, score_all
+
+    draft = args.title is not None or args.abstract is not None
+    if sum([bool(args.paper_id), draft, args.all]) != 1:
+        raise InvalidQueryError(
+            "give exactly one of: a paper ID, --title T --abstract A [--date D], or --all"
+        )
+    engine = Engine.open(settings.index_dir, settings.model)
+    if args.all:
+        scored = score_all(engine, progress=not settings.quiet)
+        if args.json:
+            print_json({"scored": scored, "generation": engine.store.generation()})
+        else:
+            print(f"scored {scored} papers; stored in {settings.index_dir}")
+        return 0
+    if draft:
+        result = novelty_of_draft(
+            engine, args.title or "", args.abstract or "", _parse_date(args.date), k=args.k
+        )
+    else:
+        result = novelty_of_paper(engine, args.paper_id, k=args.k)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    _print(result)
+    return 0
+
+
+def _parse_date(text: str | None) -> date | None:
+    from models.errors import InvalidQueryError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidQueryError(f"--date {text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _print(result) -> None:
+    pct = "n/a" if result.percentile is None else f"{result.percentile:.0f}%"
+    raw = "n/a" if result.raw is None else f"{result.raw:.3f}"
+    print(f"novelty percentile: {pct}   raw: {raw}   earlier papers: {result.prior_count}")
+    flags = [
+        f
+        for f, on in (
+            ("too few prior papers", result.too_few_prior),
+            ("NEAR-DUPLICATE", result.near_duplicate),
+        )
+        if on
+    ]
+    if flags:
+        print("flags: " + ", ".join(flags))
+    print(result.explanation)
+    if result.evidence:
+        print("nearest earlier papers:")
+    for item in result.evidence:
+        paper = item.paper
+        print(
+            f"  {item.similarity:.3f}  {paper.published or '----------'}  {paper.id:<14} "
+            f"{shorten(paper.title, 70)}"
+        )

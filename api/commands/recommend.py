@@ -1,0 +1,51 @@
+"""`paperscope recommend --positive ID...`: papers like the liked ones and unlike the others."""
+
+from __future__ import annotations
+
+import argparse
+
+from api.commands.common import add_json_flag, print_json, shorten
+from api.commands.related import add_filter_arguments, filters_from
+from api.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--positive", nargs="+", required=True, metavar="ID", help="ids of papers you like"
+    )
+    parser.add_argument(
+        "--negative", nargs="+", default=[], metavar="ID", help="ids of papers you do not like"
+    )
+    parser.add_argument("-k", type=int, default=10, help="number of papers (1-100, default 10)")
+    add_filter_arguments(parser)
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from models.errors import InvalidQueryError
+    from search.engine import Engine
+    from search.recommend import recommend
+
+    inputs = len(args.positive) + len(args.negative)
+    if inputs > settings.max_positives:
+        raise InvalidQueryError(
+            f"{inputs} input papers exceed the maximum of {settings.max_positives} "
+            "(PAPERSCOPE_MAX_POSITIVES)"
+        )
+    engine = Engine.open(settings.index_dir, settings.model)
+    recs = recommend(engine, args.positive, args.negative, k=args.k, filters=filters_from(args))
+    if args.json:
+        print_json(
+            {
+                "positive_ids": args.positive,
+                "negative_ids": args.negative,
+                "recommendations": [r.to_dict() for r in recs],
+            }
+        )
+        return 0
+    for rec in recs:
+        print(
+            f"{rec.rank:>3}. {rec.score:7.3f}  {rec.paper.id:<14} {shorten(rec.paper.title, 60)}"
+            f"  (closest to {rec.closest_positive_id}, cosine {rec.closest_similarity:.2f})"
+        )
+    return 0

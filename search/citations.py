@@ -1,0 +1,80 @@
+"""Citation links between papers (references and cited-by, undirected) and overlap scores."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterable
+
+from indexer.store import Store
+
+_cache: dict[str, tuple[int, CitationGraph]] = {}
+_cache_lock = threading.Lock()
+
+
+class CitationGraph:
+    """Undirected links between paper ids; ids outside the index count as shared neighbours
+    (two papers citing the same unindexed paper are coupled)."""
+
+    def __init__(self, neighbours: dict[str, set[str]]) -> None:
+        self._neighbours = neighbours
+
+    @classmethod
+    def from_edges(cls, edges: Iterable[tuple[str, str]]) -> CitationGraph:
+        """Graph of (citing, cited) pairs; direction is dropped, self-links ignored."""
+        neighbours: dict[str, set[str]] = {}
+        for src, dst in edges:
+            if src == dst:
+                continue
+            neighbours.setdefault(src, set()).add(dst)
+            neighbours.setdefault(dst, set()).add(src)
+        return cls(neighbours)
+
+    @classmethod
+    def from_store(cls, store: Store) -> CitationGraph:
+        """The graph of every stored `references` list, cached per index folder and generation."""
+        key, generation = str(store.index_dir), store.generation()
+        with _cache_lock:
+            cached = _cache.get(key)
+            if cached and cached[0] == generation:
+                return cached[1]
+        rows = store.execute("SELECT id, refs FROM papers WHERE refs != '[]'")
+        graph = cls.from_edges((pid, ref) for pid, refs in rows for ref in json.loads(refs))
+        with _cache_lock:
+            _cache[key] = (generation, graph)
+        return graph
+
+    def __len__(self) -> int:
+        return sum(len(n) for n in self._neighbours.values()) // 2
+
+    def neighbours(self, paper_id: str) -> set[str]:
+        return self._neighbours.get(paper_id, set())
+
+    def degree(self, paper_id: str) -> int:
+        return len(self._neighbours.get(paper_id, ()))
+
+    def overlap_scores(self, paper_id: str) -> dict[str, float]:
+        """Cosine overlap of closed neighbourhoods, in (0, 1], for every paper within two links.
+
+        N[x] is x's neighbours plus x itself, so a direct link and shared neighbours (co-citation,
+        bibliographic coupling) both count: score(q, c) = |N[q] & N[c]| / sqrt(|N[q]| |N[c]|).
+        """
+        own = self.neighbours(paper_id)
+        if not own:
+            return {}
+        closed = own | {paper_id}
+        # |N[q] & N[c]| = sum over x in N[q] of [x in N[c]]; walk x over q's neighbours m
+        # (m is in N[m], and in N[c] for every neighbour c of m), then x = q itself.
+        counts: dict[str, int] = {}
+        for middle in own:
+            counts[middle] = counts.get(middle, 0) + 1
+            for other in self.neighbours(middle):
+                counts[other] = counts.get(other, 0) + 1
+        counts.pop(paper_id, None)
+        for neighbour in own:
+            counts[neighbour] += 1  # q is in N[c] for every direct neighbour c
+        return {
+            other: shared / math.sqrt(len(closed) * (self.degree(other) + 1))
+            for other, shared in counts.items()
+        }

@@ -1,0 +1,237 @@
+"""Novelty of a paper or a draft, measured only against papers published strictly before it.
+
+raw = 1 - mean cosine to the k nearest prior papers (0 = a copy of earlier work; higher = further
+from anything before it). The percentile calibrates raw within the paper's year: "more novel than
+53% of the 2025 papers in this index".
+
+Time rule: a paper's date is an interval (day, month or whole year, see search.periods); a paper
+counts as prior only when its interval ends before the scored paper's starts. So a year-only
+2007 paper is prior to nothing from 2007 and everything from 2008 on, and undated papers are
+neither scored nor prior to anything. No later paper can change raw, max_similarity, prior_count
+or the evidence. The percentile compares with the other papers of the same year, so it moves when
+papers of that year are added; papers from later years never move it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from indexer.paper import Paper, embedding_text
+from models.errors import InvalidQueryError
+from search import periods
+from search.engine import Engine
+from search.novelty_cohorts import (
+    DEFAULT_K,
+    MIN_PRIOR,
+    cohort_for,
+    load_cohorts,
+    score_all,
+    stored_percentiles,
+)
+from search.novelty_scan import percentile_of
+from search.similarity import check_k
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Evidence",
+    "Novelty",
+    "novelty_of_draft",
+    "novelty_of_paper",
+    "score_all",
+    "stored_percentiles",
+]
+
+# A cosine this high to an earlier paper means the same text, lightly edited at most.
+NEAR_DUPLICATE = 0.95
+EVIDENCE = 5
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A prior paper and its cosine similarity to the scored one."""
+
+    paper: Paper
+    similarity: float
+
+    def to_dict(self) -> dict:
+        return {"paper": self.paper.to_dict(), "similarity": round(self.similarity, 6)}
+
+
+@dataclass(frozen=True)
+class Novelty:
+    """Novelty of one paper or draft; raw and percentile are None when it cannot be scored."""
+
+    raw: float | None
+    max_similarity: float | None
+    percentile: float | None
+    year: int | None
+    published: date | None
+    prior_count: int
+    too_few_prior: bool
+    near_duplicate: bool
+    evidence: list[Evidence]
+    explanation: str
+    paper_id: str | None = None
+    k: int = DEFAULT_K
+    cohort_year: int | None = None
+    cohort_size: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "paper_id": self.paper_id,
+            "raw": None if self.raw is None else round(self.raw, 6),
+            "max_similarity": None
+            if self.max_similarity is None
+            else round(self.max_similarity, 6),
+            "percentile": None if self.percentile is None else round(self.percentile, 2),
+            "year": self.year,
+            "published": self.published.isoformat() if self.published else None,
+            "prior_count": self.prior_count,
+            "too_few_prior": self.too_few_prior,
+            "near_duplicate": self.near_duplicate,
+            "k": self.k,
+            "cohort_year": self.cohort_year,
+            "cohort_size": self.cohort_size,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "explanation": self.explanation,
+            "notes": list(self.notes),
+        }
+
+
+def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> Novelty:
+    """Score an indexed paper live against the papers before it; calibrate with stored scores."""
+    check_k(k)
+    store = engine.store
+    vid = store.vid_of(paper_id)
+    paper = store.get(paper_id)
+    span = periods.paper_bounds(paper)
+    if span is None:
+        return _unscored(
+            paper.id,
+            None,
+            "this paper has no publication date, so nothing is "
+            "known to come before it: add a date to score it",
+            k,
+        )
+    vector = store.embeddings([vid])[0]
+    return _score(engine, vector, span[0], paper.year, paper.published, paper.id, vid, k)
+
+
+def novelty_of_draft(
+    engine: Engine,
+    title: str,
+    abstract: str,
+    published: date | None = None,
+    *,
+    k: int = DEFAULT_K,
+) -> Novelty:
+    """Score an unpublished draft as if published on `published` (default: today)."""
+    check_k(k)
+    if not (abstract or "").strip():
+        raise InvalidQueryError("the draft's abstract is empty: give the abstract to score")
+    published = published or date.today()
+    text = embedding_text(title or "", abstract)
+    vector = engine.encoder.encode_documents([text])[0]
+    return _score(engine, vector, published, published.year, published, None, None, k)
+
+
+def _score(
+    engine: Engine,
+    vector: np.ndarray,
+    start: date,
+    year: int | None,
+    published: date | None,
+    paper_id: str | None,
+    vid: int | None,
+    k: int,
+) -> Novelty:
+    store = engine.store
+    prior = periods.vids_before(store, start)
+    if len(prior) == 0:
+        return _unscored(
+            paper_id,
+            published,
+            f"no paper in the index is dated before {start}: "
+            "novelty needs earlier work to compare with",
+            k,
+            year=year,
+        )
+    sims, vids = store.vectors.search(vector[None, :], min(k, len(prior)), prior)
+    sims, vids = sims[0][vids[0] >= 0].astype(float), vids[0][vids[0] >= 0]
+    raw, top = 1.0 - float(sims.mean()), float(sims[0])
+    too_few = len(prior) < max(k, MIN_PRIOR)
+    papers = store.papers_by_vids(vids[:EVIDENCE])
+    evidence = [Evidence(p, float(s)) for p, s in zip(papers, sims, strict=False)]
+    percentile, cohort_year, cohort_size = None, None, 0
+    notes: list[str] = []
+    if too_few:
+        notes.append(f"only {len(prior)} earlier papers in the index: the score is not meaningful")
+    elif k != DEFAULT_K:
+        notes.append(f"no percentile: stored scores use k={DEFAULT_K}")
+    else:
+        cohort_year, raws = cohort_for(load_cohorts(engine), year, vid)
+        if cohort_year is None:
+            notes.append("too few scored papers from this year or earlier to calibrate against")
+        else:
+            percentile = percentile_of(raw, raws)
+            cohort_size = len(raws)
+            if cohort_year != year:
+                notes.append(f"too few scored papers from {year}: calibrated against {cohort_year}")
+    near = top >= NEAR_DUPLICATE
+    if near:
+        notes.append(f"near-duplicate of {evidence[0].paper.id!r} (cosine {top:.3f})")
+    return Novelty(
+        raw=raw,
+        max_similarity=top,
+        percentile=percentile,
+        year=year,
+        published=published,
+        prior_count=len(prior),
+        too_few_prior=too_few,
+        near_duplicate=near,
+        evidence=evidence,
+        explanation=_explain(raw, percentile, cohort_year, len(prior), evidence, k, notes),
+        paper_id=paper_id,
+        k=k,
+        cohort_year=cohort_year,
+        cohort_size=cohort_size,
+        notes=notes,
+    )
+
+
+def _unscored(
+    paper_id: str | None, published: date | None, why: str, k: int, year: int | None = None
+) -> Novelty:
+    return Novelty(
+        None, None, None, year, published, 0, True, False, [], why, paper_id, k, notes=[why]
+    )
+
+
+def _explain(
+    raw: float,
+    percentile: float | None,
+    cohort_year: int | None,
+    prior: int,
+    evidence: list[Evidence],
+    k: int,
+    notes: list[str],
+) -> str:
+    parts = []
+    if percentile is not None:
+        parts.append(f"More novel than {percentile:.0f}% of the {cohort_year} papers in the index.")
+    parts.append(
+        f"Raw novelty {raw:.3f} = 1 - mean cosine to the {min(k, prior)} nearest of {prior} "
+        "earlier papers."
+    )
+    if evidence:
+        parts.append(
+            f"Closest earlier paper: {evidence[0].paper.title!r} ({evidence[0].similarity:.3f})."
+        )
+    parts += [note[0].upper() + note[1:] + "." for note in notes]
+    return " ".join(parts)

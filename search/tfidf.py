@@ -1,0 +1,73 @@
+"""TF-IDF cosine between papers: the lexical half of related papers, and the evaluation baseline."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from itertools import pairwise
+
+import numpy as np
+import scipy.sparse as sp
+
+from indexer.keyword_index import tokenize
+
+
+class TfidfIndex:
+    """Sublinear term frequency (1 + ln tf) x smoothed idf (ln((1 + n) / (1 + df)) + 1), rows
+    L2-normalised; tokens as in the BM25 index (stemmed, stopwords dropped), optionally with
+    bigrams of adjacent tokens ("neural network"), terms in fewer than `min_df` papers dropped."""
+
+    def __init__(self, keys: list, matrix: sp.csr_matrix) -> None:
+        self.keys = keys
+        self.matrix = matrix
+        self._columns = sp.csr_matrix(matrix.T)  # transposed once: each query is a row product
+        self._row = {key: i for i, key in enumerate(keys)}
+
+    @classmethod
+    def build(
+        cls, keys: Sequence[Hashable], texts: Sequence[str], *, bigrams: bool, min_df: int = 1
+    ) -> TfidfIndex:
+        vocab: dict[str, int] = {}
+        rows, cols, counts = [], [], []
+        for i, text in enumerate(texts):
+            tokens = tokenize(text)
+            terms = tokens + ([f"{a} {b}" for a, b in pairwise(tokens)] if bigrams else [])
+            for term, count in Counter(terms).items():
+                rows.append(i)
+                cols.append(vocab.setdefault(term, len(vocab)))
+                counts.append(count)
+        n = len(texts)
+        matrix = sp.csr_matrix((counts, (rows, cols)), shape=(n, len(vocab)), dtype=np.float32)
+        df = np.bincount(matrix.indices, minlength=len(vocab))
+        if min_df > 1:
+            keep = np.flatnonzero(df >= min_df)
+            matrix, df = matrix[:, keep], df[keep]
+        matrix.data = 1 + np.log(matrix.data)
+        matrix = matrix @ sp.diags((np.log((1 + n) / (1 + df)) + 1).astype(np.float32))
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        matrix = sp.diags((1 / np.maximum(norms, 1e-12)).astype(np.float32)) @ matrix
+        return cls(list(keys), sp.csr_matrix(matrix, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._row
+
+    def rows_of(self, keys: Sequence[Hashable]) -> np.ndarray:
+        return np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
+
+    def similarities(self, keys: Sequence[Hashable]) -> np.ndarray:
+        """Cosine of each given paper to every paper, shape (len(keys), len(self))."""
+        block = self.matrix[self.rows_of(keys)]
+        return np.asarray((block @ self._columns).todense(), dtype=np.float32)
+
+    def rank(self, key: Hashable, k: int, skip: set | frozenset = frozenset()) -> list:
+        """Keys of the k most similar papers, the paper itself and `skip` left out."""
+        sims = self.similarities([key])[0]
+        sims[self._row[key]] = -np.inf
+        for other in skip:
+            if other in self._row:
+                sims[self._row[other]] = -np.inf
+        top = np.argsort(-sims, kind="stable")[:k]
+        return [self.keys[i] for i in top if np.isfinite(sims[i])]
