@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,16 +85,16 @@ def ingest(
     bar = tqdm(
         desc="ingest", unit=" papers", disable=True if not progress else None, dynamic_ncols=True
     )
+
+    def advance(count: int) -> None:
+        bar.update(count)
+        bar.set_postfix(
+            added=report.added, updated=report.updated, skipped=report.skipped_total, refresh=False
+        )
+
     try:
-        for batch in _batches(_records(files, fmt, mapping, keep_title_only, report), batch_size):
-            _write(store, encoder, batch, report)
-            bar.update(len(batch))
-            bar.set_postfix(
-                added=report.added,
-                updated=report.updated,
-                skipped=report.skipped_total,
-                refresh=False,
-            )
+        records = _records(files, fmt, mapping, keep_title_only, report)
+        _pipeline(store, encoder, _batches(records, batch_size), report, advance)
     finally:
         bar.close()
     store.sync_derived()
@@ -108,8 +109,7 @@ def ingest_papers(
     """Add or update Paper records built elsewhere (the HTTP API) through the same path as files."""
     started = time.perf_counter()
     report = IngestReport(read=len(papers))
-    for batch in _batches(papers, batch_size):
-        _write(store, encoder, batch, report)
+    _pipeline(store, encoder, _batches(papers, batch_size), report, lambda count: None)
     store.sync_derived()
     report.seconds = time.perf_counter() - started
     log.info("ingest_papers: %s", report.to_dict())
@@ -148,31 +148,105 @@ def _batches(records: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
         yield list(batch.values())
 
 
-def _write(store: Store, encoder: Encoder, batch: list[Paper], report: IngestReport) -> None:
+@dataclass
+class _Plan:
+    """One batch classified against the committed store: rows to insert, update and embed."""
+
+    new: list[Paper]
+    updated: list[tuple[int, Paper]]
+    to_embed: list[Paper]
+    unchanged: int
+    vectors: Future | None = None
+
+    @property
+    def ids(self) -> set[str]:
+        return {p.id for p in self.new} | {p.id for _, p in self.updated}
+
+    @property
+    def size(self) -> int:
+        return len(self.new) + len(self.updated) + self.unchanged
+
+
+def _pipeline(
+    store: Store,
+    encoder: Encoder,
+    batches: Iterable[list[Paper]],
+    report: IngestReport,
+    advance: Callable[[int], None],
+) -> None:
+    """Embed batch i on a worker thread while this thread commits batch i-1 and reads and plans
+    batch i+1. At most two batches are in flight, so memory stays flat; each commit is still one
+    transaction, so a killed run leaves the store at a batch boundary. A record whose id is in the
+    batch not yet committed waits for the next batch, so that it is compared with the stored
+    version (as a sequential run would)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+    pending: _Plan | None = None
+    held: list[Paper] = []
+    try:
+        for batch in batches:
+            batch = _merge_ids(held + batch)
+            busy = pending.ids if pending else set()
+            held = [p for p in batch if p.id in busy]
+            plan = _plan(store, [p for p in batch if p.id not in busy])
+            _submit(pool, encoder, plan)
+            if pending:
+                _commit(store, pending, report)
+                advance(pending.size)
+            pending = plan
+        if pending:
+            _commit(store, pending, report)
+            advance(pending.size)
+        if held:
+            plan = _plan(store, held)
+            _submit(pool, encoder, plan)
+            _commit(store, plan, report)
+            advance(plan.size)
+    finally:
+        # On an error nothing queued is embedded; the batch being embedded is waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _merge_ids(papers: list[Paper]) -> list[Paper]:
+    """Records sharing an id merged into one, in order of first appearance."""
+    merged: dict[str, Paper] = {}
+    for paper in papers:
+        merged[paper.id] = merge_papers(merged[paper.id], paper) if paper.id in merged else paper
+    return list(merged.values())
+
+
+def _plan(store: Store, batch: list[Paper]) -> _Plan:
     stored = store.stored([p.id for p in batch])
-    new: list[Paper] = []
-    updated: list[tuple[int, Paper]] = []
-    to_embed: list[Paper] = []
+    plan = _Plan(new=[], updated=[], to_embed=[], unchanged=0)
     for paper in batch:
         old = stored.get(paper.id)
         if old is None:
-            new.append(paper)
-            to_embed.append(paper)
+            plan.new.append(paper)
+            plan.to_embed.append(paper)
             continue
         merged = merge_papers(old.paper, paper)
         if content_hash(merged) == old.content_hash:
-            report.unchanged += 1
+            plan.unchanged += 1
             continue
-        updated.append((old.vid, merged))
+        plan.updated.append((old.vid, merged))
         if text_hash(merged) != old.text_hash:
-            to_embed.append(merged)
+            plan.to_embed.append(merged)
+    return plan
+
+
+def _submit(pool: ThreadPoolExecutor, encoder: Encoder, plan: _Plan) -> None:
+    if plan.to_embed:
+        texts = [embedding_text(p.title, p.abstract) for p in plan.to_embed]
+        plan.vectors = pool.submit(encoder.encode_documents, texts)
+
+
+def _commit(store: Store, plan: _Plan, report: IngestReport) -> None:
     vectors = {}
-    if to_embed:
-        texts = [embedding_text(p.title, p.abstract) for p in to_embed]
-        matrix = encoder.encode_documents(texts)
-        vectors = {p.id: matrix[i] for i, p in enumerate(to_embed)}
-    if new or updated:
-        store.write_batch(new, updated, vectors)
-    report.added += len(new)
-    report.updated += len(updated)
-    report.embedded += len(to_embed)
+    if plan.vectors is not None:
+        matrix = plan.vectors.result()
+        vectors = {p.id: matrix[i] for i, p in enumerate(plan.to_embed)}
+    if plan.new or plan.updated:
+        store.write_batch(plan.new, plan.updated, vectors)
+    report.added += len(plan.new)
+    report.updated += len(plan.updated)
+    report.unchanged += plan.unchanged
+    report.embedded += len(plan.to_embed)
