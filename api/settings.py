@@ -27,6 +27,14 @@ class Settings:
         },
     )
     quiet: bool = field(default=False, metadata={"help": "no progress bars", "env": "QUIET"})
+    precision: str = field(
+        default="auto",
+        metadata={
+            "help": "encoder precision: auto (bf16 on a CPU with native bf16, fp16 on a GPU, "
+            "else fp32), fp32, bf16 or fp16",
+            "env": "PRECISION",
+        },
+    )
     host: str = field(default="127.0.0.1", metadata={"help": "address to bind", "env": "HOST"})
     port: int = field(default=8000, metadata={"help": "port to bind", "env": "PORT"})
     api_token: str | None = field(

@@ -17,10 +17,20 @@ class Engine:
     encoder: Encoder
 
     @classmethod
-    def open(cls, index_dir: Path, model: str | None = None) -> Engine:
-        """Open an index; `model` is only a check: the index's own model is the one loaded."""
+    def open(
+        cls,
+        index_dir: Path,
+        model: str | None = None,
+        *,
+        precision: str = "auto",
+        warm: bool = False,
+    ) -> Engine:
+        """Open an index; `model` is only a check: the index's own model is the one loaded.
+        `warm` prepares the fast query path at once (a server's start-up, not a one-shot CLI)."""
         store = Store.open(index_dir, canonical_model_name(model) if model else None)
-        encoder = load_encoder(store.model_name)
+        encoder = load_encoder(store.model_name, precision=precision)
         store.manifest.check_model(encoder.name, encoder.dim)
         store.sync_derived()
+        if warm:
+            encoder.warm()
         return cls(store, encoder)

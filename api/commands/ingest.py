@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from models.encoder import load_encoder
 
     mapping = parse_mapping(args.map) if args.map else None
-    encoder = load_encoder(settings.model)
+    encoder = load_encoder(settings.model, precision=settings.precision)
     store = Store.create_or_open(settings.index_dir, encoder.name, encoder.dim)
     if args.vector_index:
         store.manifest.derived.setdefault("vectors", {})["requested"] = args.vector_index

@@ -43,7 +43,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # line), and bind before the slow model load, so a port in use fails at once too.
     Store.open(settings.index_dir, canonical_model_name(settings.model) if settings.model else None)
     sock = _bind(settings.host, settings.port)
-    engine = Engine.open(settings.index_dir, settings.model)
+    engine = Engine.open(
+        settings.index_dir, settings.model, precision=settings.precision, warm=True
+    )
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(
