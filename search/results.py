@@ -1,0 +1,87 @@
+"""Typed search results: Snippet, Hit and SearchPage (only the API turns them into JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from indexer.filters import Filters
+from indexer.paper import Paper
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A short piece of the abstract; `spans` are (start, end) character offsets of the matched
+    query terms in `text`, sorted and non-overlapping."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def marked(self, open: str = "[", close: str = "]") -> str:
+        """The text with every matched term wrapped in `open` ... `close`."""
+        out: list[str] = []
+        last = 0
+        for start, end in self.spans:
+            out += [self.text[last:start], open, self.text[start:end], close]
+            last = end
+        out.append(self.text[last:])
+        return "".join(out)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "spans": [list(span) for span in self.spans]}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result. `score` is the final score of the mode (BM25 for keyword, cosine for semantic,
+    the fused score for hybrid); `rank` is 1-based and counts the offset. The component fields
+    say where each retriever put the paper: a rank is None when the paper was outside that
+    retriever's candidate list (its score is still exact), and both are None for the side a
+    mode did not run."""
+
+    paper: Paper
+    score: float
+    rank: int
+    snippet: Snippet
+    keyword_score: float | None = None
+    keyword_rank: int | None = None
+    semantic_score: float | None = None
+    semantic_rank: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "rank": self.rank,
+            "score": self.score,
+            "paper": self.paper.to_dict(),
+            "snippet": self.snippet.to_dict(),
+            "keyword_score": self.keyword_score,
+            "keyword_rank": self.keyword_rank,
+            "semantic_score": self.semantic_score,
+            "semantic_rank": self.semantic_rank,
+        }
+
+
+@dataclass
+class SearchPage:
+    """One page of results: hits[i].rank == offset + i + 1."""
+
+    query: str
+    mode: str
+    hits: list[Hit]
+    offset: int
+    k: int
+    filters: Filters = field(default_factory=Filters)
+
+    def to_dict(self) -> dict:
+        filters = {
+            name: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for name, value in vars(self.filters).items()
+            if value not in (None, "")
+        }
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "offset": self.offset,
+            "k": self.k,
+            "filters": filters,
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
