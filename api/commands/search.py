@@ -1,0 +1,77 @@
+"""`paperscope search "query"`: keyword, semantic or hybrid search with filters."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from api.commands.common import add_json_flag, print_json, shorten
+from api.settings import Settings
+
+MODES = ("keyword", "semantic", "hybrid")  # kept equal to search.retrieval.MODES; no torch import
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", help="keywords, a question, or a pasted abstract")
+    parser.add_argument("-k", type=int, default=10, help="results per page (1-100, default 10)")
+    parser.add_argument("--offset", type=int, default=0, help="results to skip (pagination)")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help="default: hybrid")
+    parser.add_argument("--year-from", type=int, default=None, help="published in or after")
+    parser.add_argument("--year-to", type=int, default=None, help="published in or before")
+    parser.add_argument(
+        "--date-from", type=date.fromisoformat, default=None, help="published on or after (ISO)"
+    )
+    parser.add_argument(
+        "--date-to", type=date.fromisoformat, default=None, help="published on or before (ISO)"
+    )
+    parser.add_argument("--category", default=None, help="category or prefix: cs, cs.LG")
+    parser.add_argument("--author", default=None, help="full author name (any case or accents)")
+    parser.add_argument("--venue", default=None, help="venue or journal (substring)")
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.filters import Filters
+    from search.engine import Engine
+    from search.retrieval import search
+
+    filters = Filters(
+        year_from=args.year_from,
+        year_to=args.year_to,
+        date_from=args.date_from,
+        date_to=args.date_to,
+        category=args.category,
+        author=args.author,
+        venue=args.venue,
+    )
+    engine = Engine.open(settings.index_dir, settings.model)
+    page = search(engine, args.query, k=args.k, mode=args.mode, filters=filters, offset=args.offset)
+    if args.json:
+        print_json(page.to_dict())
+        return 0
+    print(format_page(page))
+    return 0
+
+
+def format_page(page) -> str:
+    """A readable table: one header line per hit, then its snippet with matched terms marked."""
+    if not page.hits:
+        return f"no results for {shorten(page.query, 60)!r} ({page.mode})"
+    lines = [f"{'rank':>4}  {'score':>7}  {'year':>4}  {'id':<16}  title / authors"]
+    for hit in page.hits:
+        paper = hit.paper
+        year = str(paper.year) if paper.year else "-"
+        lines.append(
+            f"{hit.rank:>4}  {hit.score:>7.3f}  {year:>4}  {shorten(paper.id, 16):<16}  "
+            f"{shorten(paper.title, 90)}"
+        )
+        if paper.authors:
+            lines.append(f"{'':>37}{shorten(_authors(paper.authors), 90)}")
+        lines.append(f"{'':>37}{shorten(hit.snippet.marked('[', ']'), 300)}")
+    shown = f"{page.hits[0].rank}-{page.hits[-1].rank}"
+    lines.append(f"results {shown} ({page.mode}); next page: --offset {page.offset + page.k}")
+    return "\n".join(lines)
+
+
+def _authors(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")

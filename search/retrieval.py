@@ -1,0 +1,222 @@
+"""The search() entry point: keyword, semantic and hybrid retrieval with exact filters."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.filters import Filters
+from indexer.store import Store
+from models.errors import InvalidQueryError
+from search.engine import Engine
+from search.fusion import FusionParams, fuse
+from search.results import Hit, SearchPage
+from search.snippets import make_snippet
+
+log = logging.getLogger(__name__)
+
+MODES = ("keyword", "semantic", "hybrid")
+MAX_K = 100
+MAX_OFFSET = 1000
+MAX_QUERY_CHARS = 20_000
+# Candidates each side hands to hybrid fusion: enough for Recall@100, and a few hundred keeps a
+# query at a few milliseconds. Pages past that use the deep tier (every reachable rank). The
+# depth is a fixed tier, not offset + k, so that all pages inside a tier rank one candidate set
+# and concatenate to the same list.
+HYBRID_CANDIDATES = 200
+DEEP_CANDIDATES = MAX_OFFSET + MAX_K
+# Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
+DEFAULT_FUSION = FusionParams()
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One paper in a ranking, before its record is loaded (vids are store ids)."""
+
+    vid: int
+    score: float
+    keyword_score: float | None = None
+    keyword_rank: int | None = None
+    semantic_score: float | None = None
+    semantic_rank: int | None = None
+
+
+def search(
+    engine: Engine,
+    query: str,
+    *,
+    k: int = 10,
+    mode: str = "hybrid",
+    filters: Filters | None = None,
+    offset: int = 0,
+    fusion: FusionParams = DEFAULT_FUSION,
+) -> SearchPage:
+    """One page of results: ranks offset+1 .. offset+k of `mode` over the papers passing
+    `filters`. Raises InvalidQueryError for an empty query, unknown mode or k/offset out of
+    range. Ties are broken by store order, so pages of the same query never overlap."""
+    query = validate_query(query, k=k, mode=mode, offset=offset)
+    filters = (filters or Filters()).validate()
+    ranked = rank(engine, query, mode=mode, depth=offset + k, filters=filters, fusion=fusion)
+    page = ranked[offset : offset + k]
+    papers = engine.store.papers_by_vids([r.vid for r in page])
+    hits = [
+        Hit(
+            paper=paper,
+            score=r.score,
+            rank=offset + i + 1,
+            snippet=make_snippet(query, paper.title, paper.abstract),
+            keyword_score=r.keyword_score,
+            keyword_rank=r.keyword_rank,
+            semantic_score=r.semantic_score,
+            semantic_rank=r.semantic_rank,
+        )
+        for i, (r, paper) in enumerate(zip(page, papers, strict=True))
+    ]
+    return SearchPage(query=query, mode=mode, hits=hits, offset=offset, k=k, filters=filters)
+
+
+def validate_query(query: str, *, k: int, mode: str, offset: int) -> str:
+    """The query with outer whitespace removed; raises InvalidQueryError on bad arguments."""
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidQueryError("the query is empty: give some words, a question or an abstract")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidQueryError(
+            f"the query has {len(query)} characters, more than the maximum of {MAX_QUERY_CHARS}"
+        )
+    if mode not in MODES:
+        raise InvalidQueryError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise InvalidQueryError(f"k={k} is out of range: give 1 <= k <= {MAX_K}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidQueryError(
+            f"offset={offset} is out of range: give 0 <= offset <= {MAX_OFFSET}"
+        )
+    return query.strip()
+
+
+def rank(
+    engine: Engine,
+    query: str,
+    *,
+    mode: str,
+    depth: int,
+    filters: Filters | None = None,
+    fusion: FusionParams = DEFAULT_FUSION,
+) -> list[Ranked]:
+    """The best `depth` papers for the query (validated by the caller), best first."""
+    store = engine.store
+    allowed = store.select_vids(filters)
+    if allowed is not None and len(allowed) == 0:
+        return []
+    if mode == "keyword":
+        return keyword_ranking(store, query, depth, allowed)
+    vector = engine.encoder.encode_query(query)
+    if mode == "semantic":
+        return semantic_ranking(store, vector, depth, allowed)
+    return hybrid_ranking(store, query, vector, depth, allowed, fusion)
+
+
+def keyword_ranking(
+    store: Store, query: str, depth: int, allowed: np.ndarray | None
+) -> list[Ranked]:
+    """BM25 ranking; only papers that match at least one query term are returned."""
+    scores, vids = store.keywords.search(query, depth, allowed)
+    return [
+        Ranked(int(v), float(s), keyword_score=float(s), keyword_rank=i + 1)
+        for i, (s, v) in enumerate(zip(scores, vids, strict=True))
+    ]
+
+
+def semantic_ranking(
+    store: Store, vector: np.ndarray, depth: int, allowed: np.ndarray | None
+) -> list[Ranked]:
+    """Cosine ranking over every allowed paper."""
+    scores, vids = _dense_top(store, vector, depth, allowed)
+    return [
+        Ranked(int(v), float(s), semantic_score=float(s), semantic_rank=i + 1)
+        for i, (s, v) in enumerate(zip(scores, vids, strict=True))
+    ]
+
+
+def hybrid_ranking(
+    store: Store,
+    query: str,
+    vector: np.ndarray,
+    depth: int,
+    allowed: np.ndarray | None,
+    fusion: FusionParams,
+) -> list[Ranked]:
+    """Fuse the union of both candidate lists, with exact keyword and cosine scores for every
+    candidate (a paper found by one side is scored by the other as well)."""
+    tier = HYBRID_CANDIDATES if depth <= HYBRID_CANDIDATES else DEEP_CANDIDATES
+    candidates = Candidates.collect(store, query, vector, tier, allowed)
+    fused = fuse(
+        candidates.keyword, candidates.semantic, candidates.kw_rank, candidates.sem_rank, fusion
+    )
+    order = np.lexsort((candidates.vids, -fused))[:depth]
+    return [
+        Ranked(
+            int(candidates.vids[i]),
+            float(fused[i]),
+            keyword_score=float(candidates.keyword[i]),
+            keyword_rank=int(candidates.kw_rank[i]) or None,
+            semantic_score=float(candidates.semantic[i]),
+            semantic_rank=int(candidates.sem_rank[i]) or None,
+        )
+        for i in order
+    ]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The union of both sides' top lists: vids, exact scores, and 1-based ranks (0: absent)."""
+
+    vids: np.ndarray
+    keyword: np.ndarray
+    semantic: np.ndarray
+    kw_rank: np.ndarray
+    sem_rank: np.ndarray
+
+    @classmethod
+    def collect(
+        cls, store: Store, query: str, vector: np.ndarray, depth: int, allowed: np.ndarray | None
+    ) -> Candidates:
+        index = store.keywords
+        all_scores = index.scores(query)
+        _, kw_vids = index.top(all_scores, depth, allowed)
+        sem_scores, sem_vids = _dense_top(store, vector, depth, allowed)
+        vids = np.union1d(kw_vids, sem_vids).astype(np.int64)
+        semantic = np.empty(len(vids), dtype=np.float64)
+        in_sem = np.isin(vids, sem_vids)
+        semantic[np.searchsorted(vids, sem_vids)] = sem_scores
+        if not in_sem.all():
+            semantic[~in_sem] = store.vectors.vectors(vids[~in_sem]) @ vector
+        return cls(
+            vids=vids,
+            keyword=index.scores_of(all_scores, vids).astype(np.float64),
+            semantic=semantic,
+            kw_rank=_ranks_of(vids, kw_vids),
+            sem_rank=_ranks_of(vids, sem_vids),
+        )
+
+
+def _ranks_of(vids: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """1-based position of each of `vids` in `ranked`, 0 where absent."""
+    ranks = np.zeros(len(vids), dtype=np.int64)
+    ranks[np.searchsorted(vids, ranked)] = np.arange(1, len(ranked) + 1)
+    return ranks
+
+
+def _dense_top(
+    store: Store, vector: np.ndarray, depth: int, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top `depth` (cosines, vids) best first, ties by vid."""
+    # A few extra so that papers tied at the cut (duplicates) are ordered by vid, not by chance.
+    scores, vids = store.vectors.search(vector[None, :], depth + 8, allowed)
+    scores, vids = scores[0], vids[0]
+    keep = vids >= 0
+    scores, vids = scores[keep], vids[keep]
+    order = np.lexsort((vids, -scores))[:depth]
+    return scores[order].astype(np.float64), vids[order].astype(np.int64)
