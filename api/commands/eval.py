@@ -1,0 +1,71 @@
+"""`paperscope eval BEIR_DIR`: nDCG@10, Recall@100 and MRR@10 of each search mode."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from api.commands.common import add_json_flag, print_json
+from api.settings import Settings
+
+MODES = ("keyword", "semantic", "hybrid")  # kept equal to search.retrieval.MODES; no torch import
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "beir_dir", type=Path, help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv"
+    )
+    parser.add_argument("--split", default="test", help="qrels file to score against")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=MODES,
+        default=list(MODES),
+        help="search modes to evaluate (default: all three)",
+    )
+    add_json_flag(parser)
+    parser.epilog = (
+        "Without --index the corpus is ingested into a temporary folder that is deleted "
+        "afterwards; with --index it is ingested there (again: a no-op) and kept."
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from search.evaluation import load_beir, open_beir_index, run_eval
+
+    data = load_beir(args.beir_dir, args.split)  # fail on a bad folder before any ingest
+    # Only an explicit --index is used: PAPERSCOPE_INDEX usually names the user's real index,
+    # which must not receive a benchmark corpus.
+    with tempfile.TemporaryDirectory(prefix="paperscope-eval-") as tmp:
+        index_dir = Path(args.index_dir) if args.index_dir else Path(tmp)
+        engine, report = open_beir_index(
+            args.beir_dir, index_dir, settings.model, progress=not settings.quiet
+        )
+        results = run_eval(engine, data, args.modes, progress=not settings.quiet)
+    if args.json:
+        print_json(
+            {
+                "data": str(args.beir_dir),
+                "split": args.split,
+                "queries": len(data.queries),
+                "corpus": report.read,
+                "index": str(args.index_dir) if args.index_dir else None,
+                "ingest": {"added": report.added, "unchanged": report.unchanged},
+                "model": engine.encoder.name,
+                "results": [r.to_dict() for r in results],
+            }
+        )
+        return 0
+    print(
+        f"{args.beir_dir} ({args.split}): {len(data.queries)} queries, {report.read} documents, "
+        f"model {engine.encoder.name}"
+    )
+    print(f"{'mode':<10}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}{'ms/query':>10}")
+    for r in results:
+        m = r.metrics
+        print(
+            f"{r.mode:<10}{m['ndcg@10']:>9.4f}{m['recall@100']:>9.4f}{m['mrr@10']:>9.4f}"
+            f"{r.mean_ms:>10.1f}"
+        )
+    return 0
