@@ -1,0 +1,67 @@
+"""A small real index for the discovery tests, embedded once per session by the packaged model.
+
+It holds the 14 seed-profile papers (ML, 2018-2026, day dates), the first 24 arXiv sample records
+(2007, physics and maths, day dates) and the first 16 S2ORC records with an abstract (year-only
+dates, citation counts). Tests that write get their own copy of the folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from indexer.paper import Paper, embedding_text
+from indexer.readers.base import Skip
+from indexer.readers.detect import read_papers
+from indexer.store import Store
+from search.engine import Engine
+
+_built: dict[str, Path] = {}
+
+
+def _take(path: Path, count: int) -> list[Paper]:
+    return list(itertools.islice((p for p in read_papers(path) if not isinstance(p, Skip)), count))
+
+
+def real_papers(shared_data: Path) -> list[Paper]:
+    return (
+        _take(shared_data / "seed_profile.jsonl", 14)
+        + _take(shared_data / "arxiv" / "arxiv-metadata-oai-snapshot.sample200.json", 24)
+        + _take(shared_data / "s2orc" / "metadata_sample.jsonl", 16)
+    )
+
+
+def add_papers(engine: Engine, papers: Sequence[Paper]) -> None:
+    """Embed and write papers the way ingest does (one embedding path), then resync."""
+    vectors = engine.encoder.encode_documents([embedding_text(p.title, p.abstract) for p in papers])
+    engine.store.write_batch(
+        list(papers), [], {p.id: v for p, v in zip(papers, vectors, strict=True)}
+    )
+    engine.store.sync_derived()
+
+
+def discovery_engine(shared_data: Path, encoder, folder: Path | None = None) -> Engine:
+    """An Engine over a copy of the session's index in `folder` (a new temporary folder if
+    None); the index itself is built on the first call."""
+    if "base" not in _built:
+        base = Path(tempfile.mkdtemp(prefix="paperscope-discovery-")) / "idx"
+        store = Store.create_or_open(base, encoder.name, encoder.dim)
+        add_papers(Engine(store, encoder), real_papers(shared_data))
+        _built["base"] = base
+    target = Path(folder or tempfile.mkdtemp(prefix="paperscope-copy-")) / "idx"
+    shutil.copytree(_built["base"], target)
+    store = Store.open(target)
+    store.sync_derived()
+    return Engine(store, encoder)
+
+
+def seed_id(engine: Engine, title_start: str) -> str:
+    """The id of the seed-profile paper whose title starts so (seed ids derive from titles)."""
+    rows = engine.store.execute(
+        "SELECT id FROM papers WHERE title LIKE ? AND id LIKE 't:%'", (title_start + "%",)
+    )
+    assert len(rows) == 1, f"{len(rows)} papers start with {title_start!r}"
+    return rows[0][0]
