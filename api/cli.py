@@ -40,8 +40,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default=None,
-        help="sentence-transformers model name or local path "
-        "(default: the packaged all-MiniLM-L6-v2)",
+        help="sentence-transformers model, name or local path (default: the index's model; "
+        "all-MiniLM-L6-v2, packaged, for a new index)",
     )
     parser.add_argument(
         "-q",
@@ -66,14 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    # Parse the command name first, then let the command add its own flags and parse again.
-    known, _ = parser.parse_known_args(argv) if argv and argv[0] in COMMANDS else (None, None)
-    if known is None:
+    # Let the named command add its own flags before parsing, so `COMMAND --help` lists them.
+    if argv and argv[0] in COMMANDS:
+        module = importlib.import_module(COMMANDS[argv[0]][0])
+        module.add_arguments(parser._subparsers._group_actions[0].choices[argv[0]])
+    else:
         parser.parse_args(argv)
         return 2
-    module = importlib.import_module(known._module)
-    command_parser = parser._subparsers._group_actions[0].choices[known.command]
-    module.add_arguments(command_parser)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -1,0 +1,42 @@
+"""CLI dispatcher: help is instant (no torch import) and each command lists its own flags."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from api.cli import COMMANDS, main
+
+
+def test_top_level_help_does_not_import_torch():
+    code = (
+        "import sys; from api.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\n"
+        "assert 'torch' not in sys.modules, 'paperscope --help imported torch'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_command_help_lists_its_own_flags(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert f"paperscope {command}" in out and "--index" in out
+
+
+def test_specific_flags_show_in_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["ingest", "--help"])
+    assert "--format" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "--port" in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["frobnicate"])
+    assert exit_info.value.code == 2
