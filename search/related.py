@@ -114,24 +114,21 @@ def rank_related(
     """
     excluded = duplicate_vids(store, vid, paper) | set(skip)
     depth = k + len(excluded)
-    text: dict[int, float] = {}
-    if not citations_only:
-        text = text_similarity(store, vid, allowed, depth)
     cites: dict[int, float] = {}
     if graph is not None:
         cites = _citation_candidates(store, graph, paper.id, allowed)
+    text: dict[int, float] = {}
+    if not citations_only:
+        # Papers found through citations are scored on text too, however far down they rank.
+        extra = np.fromiter(cites, dtype=np.int64, count=len(cites))
+        text = text_similarity(store, vid, allowed, depth, also=extra)
     scored = []
     for cand in set(text) | set(cites):
         if cand in excluded:
             continue
         t, c = text.get(cand), cites.get(cand)
-        if citations_only:
-            score = c or 0.0
-        else:
-            if t is None:  # a citation-only candidate still gets its text similarity
-                continue
-            score = t + CITATION_WEIGHT * (c or 0.0)
-        signal = "citations" if t is None or citations_only else _signal(t, c)
+        score = (c or 0.0) if citations_only else (t or 0.0) + CITATION_WEIGHT * (c or 0.0)
+        signal = "citations" if citations_only else _signal(t or 0.0, c)
         scored.append((cand, float(score), signal, t, None if graph is None else (c or 0.0)))
     scored.sort(key=lambda row: (-row[1], row[0]))
     return scored[:k]

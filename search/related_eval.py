@@ -1,6 +1,7 @@
 """Related-paper quality on a citation graph: recall@k and nDCG@k of each paper's neighbours.
 
-Two protocols, in one run, each with a TF-IDF cosine baseline computed on the same papers:
+Two protocols, in one run, each with a TF-IDF cosine baseline computed on the same papers (and,
+for the first, plain MiniLM cosine):
 - "all edges": no references known; every citation neighbour of a paper is relevant.
 - "hidden edges": a random `holdout` share of the links is hidden, the rest is given to the
   citation blend as references; only hidden neighbours are relevant, and the known neighbours are
@@ -158,9 +159,16 @@ def evaluate_related(
         )
         return [papers_by_vid[r[0]].id for r in rows]
 
+    def dense(pid: str) -> list[str]:
+        """Plain MiniLM cosine, the paper itself left out: the other reference point."""
+        vector = store.embeddings([vid_of[pid]])
+        _scores, found = store.vectors.search(vector, k + 1, allowed)
+        return [papers_by_vid[v].id for v in found[0].tolist() if v >= 0 and v != vid_of[pid]][:k]
+
     papers_by_vid = {vid_of[pid]: papers[pid] for pid in ids}
     methods: dict[str, tuple[str, Callable[[str], list[str]], CitationGraph]] = {
         "all edges / tfidf": ("all", lambda p: tfidf.rank(p, k), full_graph),
+        "all edges / dense": ("all", lambda p: dense(p), full_graph),
         "all edges / text": ("all", lambda p: text(p, None, set()), full_graph),
         "hidden edges / tfidf": (
             "hidden",

@@ -97,12 +97,16 @@ class TextModel:
 
 
 def text_similarity(
-    store: Store, vid: int, allowed: np.ndarray | None, depth: int
+    store: Store,
+    vid: int,
+    allowed: np.ndarray | None,
+    depth: int,
+    also: np.ndarray | None = None,
 ) -> dict[int, float]:
     """Summed z-scores of dense and lexical CSLS between paper `vid` and its best candidates.
 
     Candidates are the top max(depth, MIN_DEPTH) papers of either signal among `allowed`
-    (sorted vids; None = all). Returns vid -> score.
+    (sorted vids; None = all), plus the vids in `also` that are allowed. Returns vid -> score.
     """
     model = TextModel.for_store(store)
     depth = max(depth, MIN_DEPTH)
@@ -115,6 +119,9 @@ def text_similarity(
     dense = model.matrix @ model.matrix[row]
     lexical = model.tfidf.similarities([row])[0]
     candidates = np.union1d(_top(pool, dense[pool], depth), _top(pool, lexical[pool], depth))
+    if also is not None and len(also):
+        wanted = np.intersect1d(also, model.vids[pool])
+        candidates = np.union1d(candidates, model.rows_of(wanted))
     sample = pool[:: max(1, len(pool) // STATS_SAMPLE)]
     dense_c, lexical_c = _csls(model, dense, lexical, candidates)
     dense_s, lexical_s = _csls(model, dense, lexical, sample)

@@ -94,6 +94,7 @@ def test_eval_related_command_on_a_real_cora_slice(shared_data, tmp_path, capsys
     rows = {(s["protocol"], s["method"]): s for s in report["scores"]}
     assert set(rows) == {
         ("all", "tfidf"),
+        ("all", "dense"),
         ("all", "text"),
         ("hidden", "tfidf"),
         ("hidden", "text"),
