@@ -24,6 +24,7 @@ MIN_COHORT = 5
 Cohorts = dict[int, tuple[np.ndarray, np.ndarray]]
 _cohort_cache: dict[str, tuple[int, Cohorts]] = {}
 _cache_lock = threading.Lock()
+_score_lock = threading.Lock()
 
 
 def score_all(engine: Engine, *, progress: bool = True) -> int:
@@ -69,7 +70,11 @@ def load_cohorts(engine: Engine) -> Cohorts:
     fresh = store.execute("SELECT COUNT(*) FROM novelty WHERE generation = ?", (generation,))[0][0]
     dated = store.execute("SELECT COUNT(*) FROM papers WHERE published IS NOT NULL")[0][0]
     if fresh < dated or fresh == 0:
-        score_all(engine, progress=False)
+        with _score_lock:  # concurrent requests wait for one scan instead of running their own
+            with _cache_lock:
+                cached = _cohort_cache.get(key)
+            if not (cached and cached[0] == generation):
+                score_all(engine, progress=False)
         with _cache_lock:
             return _cohort_cache[key][1]
     rows = store.execute(
