@@ -9,6 +9,7 @@ import faiss
 import numpy as np
 
 from models.errors import BadInputError
+from models.hardware import physical_cores
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,15 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
 # A filter that keeps at most this many papers is answered by exact search over just those.
 EXACT_SUBSET_LIMIT = 20_000
+# Fewer queries than this run on the calling thread: for one query FAISS's OpenMP team costs more
+# than it saves (16 ms instead of 0.2 ms for 6k vectors when the cores are busy), while batches
+# and builds use every core.
+PARALLEL_QUERIES = 8
+
+
+def _use_threads(work_items: int) -> None:
+    """Set FAISS's OpenMP threads for the calling thread (the setting is per thread)."""
+    faiss.omp_set_num_threads(1 if work_items < PARALLEL_QUERIES else physical_cores())
 
 
 def choose_kind(kind: str, count: int) -> str:
@@ -49,6 +59,7 @@ class VectorIndex:
             base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             base.hnsw.efSearch = HNSW_EF_SEARCH
         index = faiss.IndexIDMap2(base)
+        _use_threads(len(vids))
         if len(vids):
             index.add_with_ids(
                 np.ascontiguousarray(vectors, dtype=np.float32), vids.astype(np.int64)
@@ -78,6 +89,7 @@ class VectorIndex:
         over their vectors, larger ones through a FAISS id selector (HNSW gets a deeper search).
         """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        _use_threads(len(queries))
         pool = len(self) if allowed is None else len(allowed)
         k = min(k, pool)
         if k <= 0:
