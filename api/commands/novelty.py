@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from api.commands.authors import open_without_model
     from models.errors import InvalidQueryError
     from search.engine import Engine
     from search.novelty import novelty_of_draft, novelty_of_paper, score_all
@@ -33,7 +34,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidQueryError(
             "give exactly one of: a paper ID, --title T --abstract A [--date D], or --all"
         )
-    engine = Engine.open(settings.index_dir, settings.model)
+    # Only a draft is embedded: scoring indexed papers needs no model.
+    engine = (
+        Engine.open(settings.index_dir, settings.model) if draft else open_without_model(settings)
+    )
     if args.all:
         scored = score_all(engine, progress=not settings.quiet)
         if args.json:
