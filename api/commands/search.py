@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from indexer.filters import Filters
     from search.engine import Engine
-    from search.retrieval import search
+    from search.retrieval import search, validate_query
 
     filters = Filters(
         year_from=args.year_from,
@@ -44,6 +44,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         author=args.author,
         venue=args.venue,
     )
+    # Bad arguments fail here, before the model is loaded.
+    validate_query(args.query, k=args.k, mode=args.mode, offset=args.offset)
+    filters.validate()
     engine = Engine.open(settings.index_dir, settings.model)
     page = search(engine, args.query, k=args.k, mode=args.mode, filters=filters, offset=args.offset)
     if args.json:
@@ -63,10 +66,10 @@ def format_page(page) -> str:
         year = str(paper.year) if paper.year else "-"
         lines.append(
             f"{hit.rank:>4}  {hit.score:>7.3f}  {year:>4}  {shorten(paper.id, 16):<16}  "
-            f"{shorten(paper.title, 90)}"
+            f"{shorten(paper.title, 80)}"
         )
         if paper.authors:
-            lines.append(f"{'':>37}{shorten(_authors(paper.authors), 90)}")
+            lines.append(f"{'':>37}{shorten(_authors(paper.authors), 80)}")
         lines.append(f"{'':>37}{shorten(hit.snippet.marked('[', ']'), 300)}")
     shown = f"{page.hits[0].rank}-{page.hits[-1].rank}"
     lines.append(f"results {shown} ({page.mode}); next page: --offset {page.offset + page.k}")
