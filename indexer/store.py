@@ -320,11 +320,9 @@ class Store:
         requested = vector_kind or self.manifest.derived.get("vectors", {}).get("requested", "auto")
         choose_kind(requested, 0)  # validate before the long work
         log.info("rebuilding vector and keyword indexes from SQLite (generation %d)", generation)
-        parts = list(self.iter_embeddings())
-        vids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        matrix = np.vstack([p[1] for p in parts]) if parts else np.zeros((0, self.dim), "f4")
-        vectors = VectorIndex.build(self.dim, vids, matrix, requested)
-        del parts, matrix
+        # Chunk by chunk from SQLite: memory holds the index and one chunk, not a second copy.
+        count = self._conn().execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+        vectors = VectorIndex.build_chunks(self.dim, self.iter_embeddings(), count, requested)
         rows = (
             self._conn().execute("SELECT vid, title, abstract FROM papers ORDER BY vid").fetchall()
         )

@@ -1,8 +1,10 @@
-"""FAISS vector index keyed by paper vid: exact (flat) when small, HNSW when large."""
+"""FAISS vector index keyed by paper vid: exact (flat) when small, HNSW when large, HNSW over
+8-bit scalar-quantised vectors (a quarter of the memory) when very large."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import faiss
@@ -13,12 +15,18 @@ from models.hardware import physical_cores
 
 log = logging.getLogger(__name__)
 
-KINDS = ("auto", "flat", "hnsw")
+KINDS = ("auto", "flat", "hnsw", "hnsw_sq8")
 # Up to this many vectors exact search is fast enough (a few ms per query on 2 cores).
 AUTO_FLAT_LIMIT = 50_000
+# Above this many, float32 vectors alone pass 1.5 GB (1M x 384 x 4 bytes): store 8-bit codes.
+AUTO_HNSW_FLAT_LIMIT = 500_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
+# 8-bit codes blur close scores a little; a deeper search keeps recall@10 at the float level.
+HNSW_SQ8_EF_SEARCH = 128
+# The quantiser learns each dimension's range from this many vectors.
+SQ8_TRAIN_SAMPLE = 100_000
 # A filter that keeps at most this many papers is answered by exact search over just those.
 EXACT_SUBSET_LIMIT = 20_000
 # Fewer queries than this run on the calling thread: for one query FAISS's OpenMP team costs more
@@ -37,7 +45,37 @@ def choose_kind(kind: str, count: int) -> str:
         raise BadInputError(f"unknown vector index kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind != "auto":
         return kind
-    return "flat" if count <= AUTO_FLAT_LIMIT else "hnsw"
+    if count <= AUTO_FLAT_LIMIT:
+        return "flat"
+    return "hnsw" if count <= AUTO_HNSW_FLAT_LIMIT else "hnsw_sq8"
+
+
+def _ef_search(kind: str) -> int:
+    return HNSW_SQ8_EF_SEARCH if kind == "hnsw_sq8" else HNSW_EF_SEARCH
+
+
+def _new_base(kind: str, dim: int) -> faiss.Index:
+    if kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if kind == "hnsw":
+        base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    else:
+        qtype = faiss.ScalarQuantizer.QT_8bit
+        base = faiss.IndexHNSWSQ(dim, qtype, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    base.hnsw.efSearch = _ef_search(kind)
+    return base
+
+
+def _train_and_add(base: faiss.Index, index: faiss.Index, held: list) -> int:
+    """Train the quantiser on the held chunks, then add them; returns how many were added."""
+    sample = np.vstack([v for _, v in held])
+    if not len(sample):
+        return 0
+    base.train(sample[:SQ8_TRAIN_SAMPLE])
+    for vids, vectors in held:
+        index.add_with_ids(vectors, np.asarray(vids, dtype=np.int64))
+    return len(sample)
 
 
 class VectorIndex:
@@ -51,27 +89,46 @@ class VectorIndex:
     def build(
         cls, dim: int, vids: np.ndarray, vectors: np.ndarray, kind: str = "auto"
     ) -> VectorIndex:
-        kind = choose_kind(kind, len(vids))
-        if kind == "flat":
-            base = faiss.IndexFlatIP(dim)
-        else:
-            base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            base.hnsw.efSearch = HNSW_EF_SEARCH
+        """Index `vectors` (n, dim) under `vids` (n,)."""
+        return cls.build_chunks(dim, [(np.asarray(vids), vectors)], len(vids), kind)
+
+    @classmethod
+    def build_chunks(
+        cls,
+        dim: int,
+        chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+        count: int,
+        kind: str = "auto",
+    ) -> VectorIndex:
+        """Index (vids, vectors) chunks, `count` vectors in all, adding one chunk at a time: memory
+        holds the index and one chunk, never a second full copy of the vectors. An 8-bit index
+        first learns its ranges from the first SQ8_TRAIN_SAMPLE vectors."""
+        kind = choose_kind(kind, count)
+        _use_threads(count)
+        base = _new_base(kind, dim)
         index = faiss.IndexIDMap2(base)
-        _use_threads(len(vids))
-        if len(vids):
-            index.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32), vids.astype(np.int64)
-            )
-        log.info("built %s vector index of %d papers", kind, len(vids))
+        held: list[tuple[np.ndarray, np.ndarray]] = []
+        added = 0
+        for vids, vectors in chunks:
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            if base.is_trained:
+                index.add_with_ids(vectors, np.asarray(vids, dtype=np.int64))
+                added += len(vectors)
+                continue
+            held.append((vids, vectors))
+            if sum(len(v) for v, _ in held) >= SQ8_TRAIN_SAMPLE:
+                added += _train_and_add(base, index, held)
+                held = []
+        if held:
+            added += _train_and_add(base, index, held)
+        log.info("built %s vector index of %d papers", kind, added)
         return cls(index, kind)
 
     @classmethod
     def load(cls, path: Path, kind: str) -> VectorIndex:
         index = faiss.read_index(str(path))
-        if kind == "hnsw":
-            faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
+        if kind != "flat":
+            faiss.downcast_index(index.index).hnsw.efSearch = _ef_search(kind)
         return cls(index, kind)
 
     def save(self, path: Path) -> None:
@@ -98,11 +155,12 @@ class VectorIndex:
         if allowed is None:
             return self._index.search(queries, k)
         allowed = np.asarray(allowed, dtype=np.int64)
-        if self.kind == "hnsw" and len(allowed) <= EXACT_SUBSET_LIMIT:
+        if self.kind != "flat" and len(allowed) <= EXACT_SUBSET_LIMIT:
             return self._exact_subset(queries, k, allowed)
         selector = faiss.IDSelectorBatch(allowed)
-        if self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 4 * k))
+        if self.kind != "flat":
+            ef = max(_ef_search(self.kind), 4 * k)
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
         else:
             params = faiss.SearchParameters(sel=selector)
         return self._index.search(queries, k, params=params)

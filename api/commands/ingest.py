@@ -33,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vector-index",
         default=None,
-        choices=["auto", "flat", "hnsw"],
-        help="vector index kind for a new index (default auto: flat up to 50k)",
+        choices=["auto", "flat", "hnsw", "hnsw_sq8"],
+        help="vector index kind for a new index (default auto: flat up to 50k papers, hnsw up "
+        "to 500k, then hnsw_sq8: 8-bit vectors, a quarter of the memory)",
     )
     parser.add_argument(
         "--batch-size",

@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vector-index",
         default=None,
-        choices=["auto", "flat", "hnsw"],
+        choices=["auto", "flat", "hnsw", "hnsw_sq8"],
         help="vector index kind (default: keep the index's current choice)",
     )
 
