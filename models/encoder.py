@@ -93,10 +93,10 @@ class Encoder:
         # Room for [CLS] and [SEP] inside the model window.
         self._window = max(8, self.max_tokens - 2)
         self._modules = list(self._model)
-        if self.precision != "fp32":
-            # Only the transformer: pooling, dense heads and normalisation stay fp32.
-            dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[self.precision]
-            self._modules[0].to(dtype)
+        # Only the transformer runs in `precision` (also fp32 for weights saved in half
+        # precision); pooling, dense heads and normalisation stay fp32.
+        dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+        self._modules[0].to(dtypes[self.precision])
         self._query_backend = query_backend
         self._onnx = None
         self.query_path = "torch"
@@ -132,7 +132,8 @@ class Encoder:
             return False
         if self._query_backend == "onnx" and not onnx_available():
             raise ModelLoadError(
-                "query backend onnx needs onnxruntime: `pip install onnxruntime`, or use torch"
+                "query backend onnx needs ONNX Runtime: `pip install onnxruntime onnx`, or use "
+                "query_backend torch"
             )
         return onnx_available()
 

@@ -17,7 +17,9 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def onnx_available() -> bool:
+    """True when ONNX Runtime and the `onnx` package (which torch's exporter needs) import."""
     try:
+        import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError:
         return False
