@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,8 +98,12 @@ class Encoder:
         # precision); pooling, dense heads and normalisation stay fp32.
         dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
         self._modules[0].to(dtypes[self.precision])
+        # HF fast tokenizers change their truncation settings per call and raise "Already
+        # borrowed" when two threads (API requests, the ingest worker) use one at the same time.
+        self._tokenizer_lock = threading.Lock()
         self._query_backend = query_backend
         self._onnx = None
+        self._onnx_tried = False
         self.query_path = "torch"
         log.info(
             "encoder %s on %s, %s, %d threads", self.name, self.device, self.precision, self.threads
@@ -120,7 +125,8 @@ class Encoder:
     def warm(self) -> None:
         """Prepare the query path once, at start-up: build the ONNX Runtime copy where the backend
         asks for it (a few seconds), then encode one query so the first real one is fast."""
-        if self._onnx is None and self._wants_onnx():
+        if not self._onnx_tried and self._wants_onnx():
+            self._onnx_tried = True
             self._onnx = self._build_onnx()
             self.query_path = "onnx" if self._onnx is not None else "torch"
         self.encode_query(_WARM_QUERY)
@@ -148,7 +154,9 @@ class Encoder:
         )
         transformer = getattr(fp32, "auto_model", None) or getattr(fp32, "model", None)
         try:
-            return OnnxTransformer(transformer, self._model.preprocess([_WARM_QUERY]))
+            with self._tokenizer_lock:
+                sample = self._model.preprocess([_WARM_QUERY])
+            return OnnxTransformer(transformer, sample)
         except Exception as exc:  # exporter and runtime raise many types; torch still works
             if self._query_backend == "onnx":
                 raise ModelLoadError(f"cannot build the ONNX query path: {exc}") from exc
@@ -183,7 +191,8 @@ class Encoder:
         """One padded batch through the modules: (len(batch), dim) float32, L2-normalised."""
         import torch
 
-        features = self._model.preprocess(batch)
+        with self._tokenizer_lock:
+            features = self._model.preprocess(batch)
         with torch.inference_mode():
             if onnx:
                 features["token_embeddings"] = self._onnx.token_embeddings(features)
@@ -205,13 +214,14 @@ class Encoder:
     ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Cut texts longer than the window at token offsets; return pieces, owner index, weight
         and token count of each piece."""
-        encoded = self._tokenizer(
-            texts,
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            truncation=False,
-            verbose=False,
-        )
+        with self._tokenizer_lock:
+            encoded = self._tokenizer(
+                texts,
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                truncation=False,
+                verbose=False,
+            )
         pieces: list[str] = []
         owners: list[int] = []
         weights: list[float] = []

@@ -121,3 +121,16 @@ def test_threads_do_not_exceed_physical_cores(encoder):
     assert 1 <= cores <= len(os.sched_getaffinity(0))
     if not os.environ.get("OMP_NUM_THREADS"):
         assert torch.get_num_threads() == cores == encoder.threads
+
+
+def test_concurrent_queries_and_documents_share_one_encoder(encoder, abstracts):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [f"question {i} about {abstracts[i][:60]}" for i in range(16)]
+    expected = [encoder.encode_query(q) for q in queries]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        documents = pool.submit(encoder.encode_documents, abstracts[:8])
+        got = list(pool.map(encoder.encode_query, queries))
+        assert documents.result().shape == (8, encoder.dim)
+    for a, b in zip(got, expected, strict=True):
+        assert float(a @ b) > 0.999
