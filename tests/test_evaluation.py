@@ -93,7 +93,7 @@ def test_eval_command_on_real_scifact_queries(
                 docs[record["_id"]] = (record["title"], record["text"])
     qrels = [(q, d, 1) for q in qids for d in data.qrels[q]]
     folder = _write_beir(tmp_path / "set", docs, {q: data.queries[q] for q in qids}, qrels)
-    monkeypatch.setattr("models.encoder.load_encoder", lambda model=None: real_encoder)
+    monkeypatch.setattr("models.encoder.load_encoder", lambda *a, **kw: real_encoder)
     index = tmp_path / "idx"
     argv = ["eval", str(folder), "--json", "-q", "--index", str(index)]
     assert main(argv) == 0
