@@ -6,9 +6,11 @@
 
 What is synthetic: the texts are SciFact's 5,183 abstracts, each copy with every 8th word
 dropped at a shifted offset (so copies differ slightly); the vectors are real for the 5,183
-originals (paperscope's encoder) and, for the copies, a real vector jittered with Gaussian noise
-(cosine about 0.8 to its original) and renormalised, so neighbourhoods are clustered as with
-real abstracts rather than uniform on the sphere (--synthetic random gives uniform unit vectors).
+originals (paperscope's encoder) and synthetic for the copies. --synthetic mix (default) puts a
+copy on the line from its original towards another random original (a share of 0.5-1 of its
+own) plus a little Gaussian noise, so neighbourhoods are graded as among real abstracts;
+jitter is the original plus Gaussian noise (cosine 0.8), hundreds of near-equidistant copies
+per original at 1M, a much harder case for any graph index; random is uniform unit vectors.
 Queries are SciFact's test claims. The index is built through the store (SQLite writes, then the
 FAISS and BM25 rebuild); RAM is the RSS growth of a fresh process loading each part; latency is
 search() per mode (full records with snippets), p50/p99 over the queries; ANN recall@10 is the
@@ -72,10 +74,18 @@ def synthetic_vectors(base: np.ndarray, start: int, stop: int, how: str) -> np.n
     rows = np.arange(start, stop)
     out = base[rows % len(base)].copy()
     copies = rows >= len(base)
-    noise = rng.standard_normal((int(copies.sum()), base.shape[1])).astype(np.float32)
+    n = int(copies.sum())
+    noise = rng.standard_normal((n, base.shape[1])).astype(np.float32)
     noise /= np.linalg.norm(noise, axis=1, keepdims=True)
-    # |base| = |noise| = 1, so base + 0.75 * noise has cosine 1/sqrt(1 + 0.75^2) = 0.8 to base.
-    out[copies] = noise if how == "random" else out[copies] + 0.75 * noise
+    if how == "random":
+        out[copies] = noise
+    elif how == "jitter":
+        # |base| = |noise| = 1: base + 0.75 * noise has cosine 1/sqrt(1 + 0.75^2) = 0.8 to base.
+        out[copies] += 0.75 * noise
+    else:  # mix: along the line to another real paper, plus a little noise
+        share = rng.uniform(0.5, 1.0, size=(n, 1)).astype(np.float32)
+        other = base[rng.integers(0, len(base), size=n)]
+        out[copies] = share * out[copies] + (1 - share) * other + 0.25 * noise
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
@@ -158,7 +168,9 @@ def recall_at_k(truth: np.ndarray, found: np.ndarray) -> float:
     return float(np.mean([len(set(t) & set(f)) / K for t, f in zip(truth, found, strict=True)]))
 
 
-def vectors_only(size: int, base: np.ndarray, how: str, kinds: list[str], qv: np.ndarray) -> list:
+def vectors_only(
+    size: int, base: np.ndarray, how: str, kinds: list[str], qv: np.ndarray, efs: list[int]
+) -> list:
     """Build each vector index kind in this process: build time, RSS growth, recall, latency."""
     from indexer.vector_index import VectorIndex
 
@@ -175,10 +187,13 @@ def vectors_only(size: int, base: np.ndarray, how: str, kinds: list[str], qv: np
         before, started = rss_mb(), time.perf_counter()
         index = VectorIndex.build(base.shape[1], np.arange(size), matrix, kind)
         built, ram = time.perf_counter() - started, rss_mb() - before
-        _, found = index.search(qv, K)
-        times = latencies(lambda i, idx=index: idx.search(qv[i : i + 1], K), len(qv))
-        p50, p99 = p50_p99(times)
-        rows.append([size, kind, built, ram, recall_at_k(truth, found), p50, p99])
+        for ef in [None] + (efs if kind != "flat" else []):
+            _, found = index.search(qv, K, ef_search=ef)
+            one = lambda i, x=index, e=ef: x.search(qv[i : i + 1], K, ef_search=e)  # noqa: E731
+            times = latencies(one, len(qv))
+            p50, p99 = p50_p99(times)
+            label = kind if ef is None else f"{kind}, efSearch {ef}"
+            rows.append([size, label, built, ram, recall_at_k(truth, found), p50, p99])
         del index
     return rows
 
@@ -219,7 +234,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000", help="comma list of paper counts")
     parser.add_argument("--data", type=Path, default=DEFAULT_SCIFACT, help="BEIR folder")
-    parser.add_argument("--synthetic", choices=["jitter", "random"], default="jitter")
+    parser.add_argument("--synthetic", choices=["mix", "jitter", "random"], default="mix")
+    parser.add_argument("--ef", default="", help="extra HNSW efSearch values to measure, e.g. 256")
     parser.add_argument("--kind", default="auto", help="vector index kind of the store")
     parser.add_argument("--vectors-only", action="store_true", help="only the vector indexes")
     parser.add_argument("--kinds", default="flat,hnsw", help="kinds for --vectors-only")
@@ -236,7 +252,8 @@ def main() -> None:
     if args.vectors_only:
         rows = []
         for size in sizes:
-            rows += vectors_only(size, data[1], args.synthetic, args.kinds.split(","), data[3])
+            efs = [int(e) for e in args.ef.split(",") if e]
+            rows += vectors_only(size, data[1], args.synthetic, args.kinds.split(","), data[3], efs)
         headers = ["papers", "kind", "build s", "RAM MiB", "recall@10", "p50 ms", "p99 ms"]
         print_table(headers, rows)
         return

@@ -138,12 +138,18 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None = None,
+        *,
+        ef_search: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, vids) per query row, shape (m, k); missing slots have vid -1.
 
         `allowed` restricts results to those vids exactly: small sets are scored brute force
         over their vectors, larger ones through a FAISS id selector (HNSW gets a deeper search).
+        `ef_search` overrides the HNSW search depth (recall against speed; benchmarks).
         """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         _use_threads(len(queries))
@@ -153,13 +159,16 @@ class VectorIndex:
             empty = np.zeros((len(queries), 0))
             return empty.astype(np.float32), empty.astype(np.int64)
         if allowed is None:
-            return self._index.search(queries, k)
+            if ef_search is None or self.kind == "flat":
+                return self._index.search(queries, k)
+            params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k))
+            return self._index.search(queries, k, params=params)
         allowed = np.asarray(allowed, dtype=np.int64)
         if self.kind != "flat" and len(allowed) <= EXACT_SUBSET_LIMIT:
             return self._exact_subset(queries, k, allowed)
         selector = faiss.IDSelectorBatch(allowed)
         if self.kind != "flat":
-            ef = max(_ef_search(self.kind), 4 * k)
+            ef = max(ef_search or _ef_search(self.kind), 4 * k)
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
         else:
             params = faiss.SearchParameters(sel=selector)
