@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself
     from api.settings import Settings
 
     try:
