@@ -6,11 +6,11 @@
 
 What is synthetic: the texts are SciFact's 5,183 abstracts, each copy with every 8th word
 dropped at a shifted offset (so copies differ slightly); the vectors are real for the 5,183
-originals (paperscope's encoder) and synthetic for the copies. --synthetic mix (default) puts a
-copy on the line from its original towards another random original (a share of 0.5-1 of its
-own) plus a little Gaussian noise, so neighbourhoods are graded as among real abstracts;
-jitter is the original plus Gaussian noise (cosine 0.8), hundreds of near-equidistant copies
-per original at 1M, a much harder case for any graph index; random is uniform unit vectors.
+originals (paperscope's encoder) and synthetic for the copies: --synthetic random (default)
+draws uniform unit vectors; mix puts a copy on the line from its original towards another random
+original (a share of 0.5-1 of its own) plus a little Gaussian noise; jitter is the original plus
+Gaussian noise (cosine 0.8). mix and jitter make hundreds of near-equidistant copies around each
+original at 1M: a stress case for graph indexes that real abstracts do not reach.
 Queries are SciFact's test claims. The index is built through the store (SQLite writes, then the
 FAISS and BM25 rebuild); RAM is the RSS growth of a fresh process loading each part; latency is
 search() per mode (full records with snippets), p50/p99 over the queries; ANN recall@10 is the
@@ -234,7 +234,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000", help="comma list of paper counts")
     parser.add_argument("--data", type=Path, default=DEFAULT_SCIFACT, help="BEIR folder")
-    parser.add_argument("--synthetic", choices=["mix", "jitter", "random"], default="mix")
+    parser.add_argument("--synthetic", choices=["random", "mix", "jitter"], default="random")
     parser.add_argument("--ef", default="", help="extra HNSW efSearch values to measure, e.g. 256")
     parser.add_argument("--kind", default="auto", help="vector index kind of the store")
     parser.add_argument("--vectors-only", action="store_true", help="only the vector indexes")

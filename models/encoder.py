@@ -156,7 +156,7 @@ class Encoder:
         try:
             with self._tokenizer_lock:
                 sample = self._model.preprocess([_WARM_QUERY])
-            return OnnxTransformer(transformer, sample)
+            return OnnxTransformer(transformer, sample, threads=self.threads)
         except Exception as exc:  # exporter and runtime raise many types; torch still works
             if self._query_backend == "onnx":
                 raise ModelLoadError(f"cannot build the ONNX query path: {exc}") from exc

@@ -43,8 +43,8 @@ class OnnxTransformer:
 
     Built from an fp32 copy of the model by exporting the graph in memory (a few seconds, once
     per process); inputs are the tokenizer's features, the output replaces `token_embeddings`.
-    One intra-op thread: a short query gains nothing from more, and concurrent requests then
-    run side by side instead of fighting over the cores.
+    `threads`: intra-op threads, one per physical core (2 cores: 6.4 ms per SciFact claim
+    instead of 7.5 ms with one thread; torch fp32 takes 12 ms).
     """
 
     def __init__(self, transformer: torch.nn.Module, sample: dict, *, threads: int = 1) -> None:
@@ -73,6 +73,9 @@ class OnnxTransformer:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle workers sleep instead of spinning: a spinning pool made a query 16 ms instead of
+        # 10 ms when other processes kept the cores busy, and cost only 1 ms when they were idle.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             buffer.getvalue(), options, providers=["CPUExecutionProvider"]
         )
