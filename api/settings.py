@@ -30,8 +30,8 @@ class Settings:
     precision: str = field(
         default="auto",
         metadata={
-            "help": "encoder precision: auto (bf16 on a CPU with native bf16, fp16 on a GPU, "
-            "else fp32), fp32, bf16 or fp16",
+            "help": "encoder precision: auto (bf16 where the CPU runs it faster than fp32, fp16 on "
+            "a GPU, else fp32), fp32, bf16 or fp16",
             "env": "PRECISION",
         },
     )

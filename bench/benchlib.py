@@ -96,7 +96,7 @@ def machine() -> str:
 
     import torch
 
-    from models.hardware import cpu_has_native_bf16, physical_cores
+    from models.hardware import bf16_speedup, cpu_flags, cpu_has_native_bf16, physical_cores
 
     name = platform.processor() or platform.machine()
     try:
@@ -107,10 +107,9 @@ def machine() -> str:
     except OSError:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (
-        f"{name}, {physical_cores()} cores, native bf16: {cpu_has_native_bf16()}, {gpu}, "
-        f"torch {torch.__version__}"
-    )
+    bf16 = f"bf16 matmul {bf16_speedup():.2f}x fp32" if cpu_has_native_bf16() else "no bf16"
+    amx = "AMX" if "amx_bf16" in cpu_flags() else "no AMX"
+    return f"{name}, {physical_cores()} cores, {amx}, {bf16}, {gpu}, torch {torch.__version__}"
 
 
 def print_table(headers: list[str], rows: list[list]) -> None:

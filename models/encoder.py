@@ -59,10 +59,11 @@ class Encoder:
     is encoded, and the windows are averaged (weighted by length), so a pasted abstract or a long
     document is represented as a whole instead of being cut after the first window.
 
-    Speed: the transformer runs in `precision` (auto: bf16 on a CPU with native bf16, fp16 on a
-    GPU, else fp32) while pooling and normalisation stay fp32; windows are encoded in batches
-    sorted by token length, so padding is small. After `warm()`, short queries run through ONNX
-    Runtime in fp32 where it is installed (query_backend auto or onnx).
+    Speed: the transformer runs in `precision` (auto: bf16 on a CPU with native bf16 where it
+    measures faster than fp32, fp16 on a GPU, else fp32) while pooling and normalisation stay
+    fp32; windows are encoded in batches sorted by token length, so padding is small. After
+    `warm()`, short queries run through ONNX Runtime in fp32 where it is installed (query_backend
+    auto or onnx).
     """
 
     def __init__(
