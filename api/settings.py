@@ -35,6 +35,15 @@ class Settings:
             "env": "PRECISION",
         },
     )
+    max_windows: int | None = field(
+        default=None,
+        metadata={
+            "help": "256-token windows embedded per paper: 0 every window (a long abstract is "
+            "embedded whole), 1 cuts after the first like plain sentence-transformers (faster on "
+            "long abstracts). Fixed when an index is created (default: the index's, else 0)",
+            "env": "MAX_WINDOWS",
+        },
+    )
     host: str = field(default="127.0.0.1", metadata={"help": "address to bind", "env": "HOST"})
     port: int = field(default=8000, metadata={"help": "port to bind", "env": "PORT"})
     api_token: str | None = field(

@@ -22,6 +22,9 @@ class Manifest:
     dim: int
     format_version: int = FORMAT_VERSION
     derived: dict[str, dict] = field(default_factory=dict)
+    # Windows embedded per paper (0: every window of a long abstract); fixed when the index is
+    # created, so that every paper and every query of an index is embedded the same way.
+    max_windows: int = 0
 
     def check_model(self, model: str | None, dim: int | None = None) -> None:
         """Refuse a model other than the one the index was built with."""
@@ -35,6 +38,19 @@ class Manifest:
                 f"this index holds {self.dim}-dimensional vectors from {self.model!r} but the "
                 f"loaded model gives {dim} dimensions"
             )
+
+    def check_windows(self, max_windows: int) -> None:
+        """Refuse to add papers embedded with another window cap than the index's."""
+        if max_windows != self.max_windows:
+            raise IndexMismatchError(
+                f"this index embeds {_windows(self.max_windows)} of each paper but "
+                f"{_windows(max_windows)} was requested; drop --max-windows or build a new "
+                "index with --index"
+            )
+
+
+def _windows(max_windows: int) -> str:
+    return "every window" if max_windows == 0 else f"at most {max_windows} window(s)"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -65,6 +81,7 @@ def load_manifest(index_dir: Path) -> Manifest:
         dim=int(data["dim"]),
         format_version=version,
         derived=data.get("derived", {}),
+        max_windows=int(data.get("max_windows", 0)),
     )
 
 

@@ -63,18 +63,29 @@ class Store:
         manifest.check_model(model)
         return cls(index_dir, manifest)
 
+    @staticmethod
+    def existing_max_windows(index_dir: Path) -> int | None:
+        """The window cap of the index in `index_dir`, None where there is no index yet."""
+        if not (Path(index_dir) / MANIFEST_NAME).is_file():
+            return None
+        return load_manifest(Path(index_dir)).max_windows
+
     @classmethod
-    def create_or_open(cls, index_dir: Path, model: str, dim: int) -> Store:
-        """Open the index for writing, creating it for `model` if the folder holds none."""
+    def create_or_open(
+        cls, index_dir: Path, model: str, dim: int, *, max_windows: int = 0
+    ) -> Store:
+        """Open the index for writing, creating it for `model` (and `max_windows` windows per
+        paper, 0 for all) if the folder holds none."""
         index_dir = Path(index_dir)
         if (index_dir / MANIFEST_NAME).is_file():
             store = cls.open(index_dir, model)
             store.manifest.check_model(model, dim)
+            store.manifest.check_windows(max_windows)
             return store
         if index_dir.exists() and not index_dir.is_dir():
             raise BadInputError(f"--index {index_dir} is a file, not a folder")
         index_dir.mkdir(parents=True, exist_ok=True)
-        manifest = Manifest(model=model, dim=dim)
+        manifest = Manifest(model=model, dim=dim, max_windows=max_windows)
         save_manifest(index_dir, manifest)
         return cls(index_dir, manifest)
 

@@ -28,7 +28,9 @@ class Engine:
         """Open an index; `model` is only a check: the index's own model is the one loaded.
         `warm` prepares the fast query path at once (a server's start-up, not a one-shot CLI)."""
         store = Store.open(index_dir, canonical_model_name(model) if model else None)
-        encoder = load_encoder(store.model_name, precision=precision)
+        encoder = load_encoder(
+            store.model_name, precision=precision, max_windows=store.manifest.max_windows
+        )
         store.manifest.check_model(encoder.name, encoder.dim)
         store.sync_derived()
         if warm:

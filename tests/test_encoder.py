@@ -92,6 +92,22 @@ def test_long_text_is_averaged_over_windows(fp32, abstracts):
     assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-5
 
 
+def test_one_window_cuts_like_plain_sentence_transformers(fp32, abstracts, fp32_vectors):
+    from sentence_transformers import SentenceTransformer
+
+    first_only = load_encoder(precision="fp32", max_windows=1)
+    cut = first_only.encode_documents(abstracts)
+    plain = SentenceTransformer(fp32._location, device="cpu", local_files_only=True)
+    expected = plain.encode(abstracts, normalize_embeddings=True)  # truncates at 256 tokens
+    assert float(np.sum(cut * expected, axis=1).min()) > 0.999
+    # Abstracts longer than one window differ from their whole-text vector; short ones do not.
+    lengths = [len(fp32._tokenizer(a, add_special_tokens=False)["input_ids"]) for a in abstracts]
+    long = np.array(lengths) > 254
+    assert long.any() and (~long).any()
+    same = np.sum(cut * fp32_vectors, axis=1)
+    assert same[~long].min() > 0.9999 and same[long].min() < 0.999
+
+
 @pytest.mark.skipif(not onnx_available(), reason="onnxruntime is not installed")
 def test_onnx_queries_equal_torch_fp32(fp32, abstracts):
     onnx = load_encoder(precision="fp32", query_backend="onnx")

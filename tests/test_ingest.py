@@ -136,6 +136,19 @@ def test_model_mismatch_is_refused(tmp_path, sources, capsys):
     assert "Traceback" not in err
 
 
+def test_window_cap_is_fixed_per_index_and_used_for_queries(tmp_path, sources, capsys):
+    index = tmp_path / "idx"
+    assert cli(["ingest", str(sources[1]), "--index", str(index), "--max-windows", "1", "-q"]) == 0
+    assert Store.open(index).manifest.max_windows == 1
+    # Re-ingest without the flag keeps the index's choice; another cap is refused, naming both.
+    assert cli(["ingest", str(sources[1]), "--index", str(index), "-q"]) == 0
+    assert cli(["ingest", str(sources[0]), "--index", str(index), "--max-windows", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "at most 1 window" in err and "every window" in err and "Traceback" not in err
+    assert Engine.open(index).encoder.max_windows == 1
+    assert cli(["ingest", str(sources[1]), "--index", str(index), "--max-windows", "-1"]) == 2
+
+
 @pytest.mark.slow
 def test_kill_9_mid_ingest_then_resume(shared_data, tmp_path, encoder):
     corpus = _head(shared_data / "scifact/corpus.jsonl", tmp_path / "corpus.jsonl", 240)

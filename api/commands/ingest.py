@@ -31,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep records without an abstract (title only) instead of skipping",
     )
     parser.add_argument(
+        "--max-windows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="for a new index: 256-token windows embedded per paper, 0 for all (default: a long "
+        "abstract is embedded whole); 1 cuts after the first window, faster on long abstracts "
+        "(also $PAPERSCOPE_MAX_WINDOWS)",
+    )
+    parser.add_argument(
         "--vector-index",
         default=None,
         choices=["auto", "flat", "hnsw", "hnsw_sq8"],
@@ -53,8 +62,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from models.encoder import load_encoder
 
     mapping = parse_mapping(args.map) if args.map else None
-    encoder = load_encoder(settings.model, precision=settings.precision)
-    store = Store.create_or_open(settings.index_dir, encoder.name, encoder.dim)
+    windows = args.max_windows if args.max_windows is not None else settings.max_windows
+    if windows is None:  # the existing index's choice, else every window
+        windows = Store.existing_max_windows(settings.index_dir) or 0
+    encoder = load_encoder(settings.model, precision=settings.precision, max_windows=windows)
+    store = Store.create_or_open(
+        settings.index_dir, encoder.name, encoder.dim, max_windows=encoder.max_windows
+    )
     if args.vector_index:
         store.manifest.derived.setdefault("vectors", {})["requested"] = args.vector_index
     report = ingest(
