@@ -49,23 +49,82 @@ def tokenize(text: str) -> list[str]:
     return _stemmer().stemWords(words)
 
 
-def term_spans(text: str) -> list[tuple[frozenset[str], int, int]]:
-    """Every non-stopword token of `text` as (its index terms, start, end): the terms are what
-    `tokenize` makes of the token, the offsets are characters in `text` (for highlighting)."""
-    stop = _stopwords()
-    found = [(m.group().casefold(), m.start(), m.end()) for m in _TOKEN_SPAN.finditer(text)]
-    found = [item for item in found if item[0] not in stop]
-    if not found:
+def matching_spans(text: str, wanted: frozenset[str]) -> list[tuple[frozenset[str], int, int]]:
+    """Tokens of `text` that give any of the index terms `wanted` (from `tokenize`), as (the
+    wanted terms they give, start, end); offsets are characters in `text` (for highlighting)."""
+    if not wanted:
         return []
-    parts = [
-        [word] + ([p for p in word.split("-") if p and p not in stop] if "-" in word else [])
-        for word, _, _ in found
-    ]
-    stems = iter(_stemmer().stemWords([p for group in parts for p in group]))
-    return [
-        (frozenset(next(stems) for _ in group), start, end)
-        for group, (_, start, end) in zip(parts, found, strict=True)
-    ]
+    # Each distinct word once, then locate only the words that matched: an abstract repeats its
+    # words and a query wants few terms (this runs for every hit on every search).
+    words = {t.casefold() for t in _TOKEN_SPAN.findall(text)}
+    terms_of = _word_terms(words)
+    hits = {}
+    for word in words:
+        terms = terms_of.get(word)
+        if terms and not wanted.isdisjoint(terms):
+            hits[word] = wanted & terms
+    if not hits:
+        return []
+    if text.isascii():  # lower() keeps every offset: find the few matched words directly
+        return _spans_by_search(text.lower(), hits)
+    return _spans_by_scanning(text, hits)
+
+
+_TERMS_CACHE: dict[str, frozenset[str]] = {}
+_TERMS_CACHE_SIZE = 500_000
+
+
+def _word_terms(words: set[str]) -> dict[str, frozenset[str]]:
+    """The index terms of each (casefolded) word, as `tokenize` gives them; stopwords map to
+    nothing. Memoised: the vocabulary of abstracts repeats, stemming each time does not pay."""
+    missing = [w for w in words if w not in _TERMS_CACHE]
+    if missing:
+        if len(_TERMS_CACHE) + len(missing) > _TERMS_CACHE_SIZE:
+            _TERMS_CACHE.clear()
+        stop = _stopwords()
+        parts = [
+            [w] + ([p for p in w.split("-") if p and p not in stop] if "-" in w else [])
+            for w in missing
+        ]
+        stems = iter(_stemmer().stemWords([p for group in parts for p in group]))
+        for word, group in zip(missing, parts, strict=True):
+            terms = frozenset(next(stems) for _ in group)
+            _TERMS_CACHE[word] = frozenset() if word in stop else terms
+    return _TERMS_CACHE
+
+
+def _spans_by_scanning(text: str, hits: dict[str, frozenset[str]]) -> list:
+    """(terms, start, end) of every token of `text` whose casefolded form is in `hits`."""
+    spans = []
+    for match in _TOKEN_SPAN.finditer(text):
+        terms = hits.get(match.group().casefold())
+        if terms:
+            spans.append((terms, match.start(), match.end()))
+    return spans
+
+
+def _spans_by_search(lowered: str, hits: dict[str, frozenset[str]]) -> list:
+    """As _spans_by_scanning for ASCII text, by str.find of each word, keeping only places where
+    _TOKEN would cut exactly that word (not a piece of "il-6", "oil" or "1.5")."""
+    spans = []
+    size = len(lowered)
+    for word, terms in hits.items():
+        start = lowered.find(word)
+        while start != -1:
+            end = start + len(word)
+            joined_before = start > 0 and (
+                lowered[start - 1].isalnum()
+                or (lowered[start - 1] in "-." and start > 1 and lowered[start - 2].isalnum())
+            )
+            joined_after = end < size and (
+                lowered[end].isalnum()
+                or (lowered[end] in "-." and end + 1 < size and lowered[end + 1].isalnum())
+            )
+            if not joined_before and not joined_after:
+                spans.append((terms, start, end))
+            start = lowered.find(word, start + 1)
+    spans.sort(key=lambda span: span[1])
+    return spans
 
 
 def document_text(title: str, abstract: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexer.keyword_index import term_spans, tokenize
+from indexer.keyword_index import matching_spans, tokenize
 from indexer.paper import normalize_space
 from search.results import Snippet
 
@@ -19,9 +19,7 @@ def make_snippet(query: str, title: str, abstract: str, *, width: int = SNIPPET_
     With no query term in the text (a purely semantic hit) it is the start of the abstract.
     """
     text = normalize_space(abstract) or normalize_space(title)
-    wanted = frozenset(tokenize(query))
-    tokens = term_spans(text)
-    matches = [(terms & wanted, start, end) for terms, start, end in tokens if terms & wanted]
+    matches = matching_spans(text, frozenset(tokenize(query)))
     if len(text) <= width:
         return Snippet(text, tuple((start, end) for _, start, end in matches))
     begin = _best_start(text, matches, width)

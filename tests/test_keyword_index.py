@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from indexer.keyword_index import KeywordIndex, term_spans, tokenize
+from indexer.keyword_index import KeywordIndex, matching_spans, tokenize
 
 
 def test_tokenize_keeps_scientific_tokens_and_their_parts():
@@ -14,11 +16,22 @@ def test_tokenize_keeps_scientific_tokens_and_their_parts():
     assert tokenize("Fractures fracturing") == ["fractur", "fractur"]
 
 
-def test_term_spans_give_offsets_into_the_original_text():
-    text = "The IL-6 Levels rose."
-    spans = term_spans(text)
-    assert [text[s:e] for _, s, e in spans] == ["IL-6", "Levels", "rose"]
-    assert spans[0][0] == frozenset(tokenize("il-6"))
+def test_matching_spans_give_offsets_into_the_original_text():
+    text = "The IL-6 Levels rose; levels of il-6 and IL fell."
+    spans = matching_spans(text, frozenset(tokenize("il-6 level")))
+    assert [text[s:e] for _, s, e in spans] == ["IL-6", "Levels", "levels", "il-6", "IL"]
+    assert spans[0][0] == frozenset(tokenize("il-6")) and spans[4][0] == {"il"}
+    assert spans[1][0] == frozenset(tokenize("level"))
+    assert matching_spans(text, frozenset()) == [] and matching_spans("", frozenset({"x"})) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aAbB1-. ", max_size=40), st.sampled_from(["a", "b", "1", "a-b", "1.1"]))
+def test_word_search_finds_exactly_the_tokens_a_scan_finds(text, word):
+    from indexer.keyword_index import _spans_by_scanning, _spans_by_search
+
+    hits = {word: frozenset({word}), "b": frozenset({"b"})}
+    assert _spans_by_search(text.lower(), hits) == _spans_by_scanning(text, hits)
 
 
 def test_ties_are_ordered_by_vid_whatever_k():
