@@ -56,7 +56,12 @@ def matching_spans(text: str, wanted: frozenset[str]) -> list[tuple[frozenset[st
         return []
     # Each distinct word once, then locate only the words that matched: an abstract repeats its
     # words and a query wants few terms (this runs for every hit on every search).
-    words = {t.casefold() for t in _TOKEN_SPAN.findall(text)}
+    ascii_only = text.isascii()  # then lower() is casefold() and keeps every offset
+    if ascii_only:
+        lowered = text.lower()
+        words = set(_TOKEN.findall(lowered))
+    else:
+        words = {t.casefold() for t in _TOKEN_SPAN.findall(text)}
     terms_of = _word_terms(words)
     hits = {}
     for word in words:
@@ -65,8 +70,8 @@ def matching_spans(text: str, wanted: frozenset[str]) -> list[tuple[frozenset[st
             hits[word] = wanted & terms
     if not hits:
         return []
-    if text.isascii():  # lower() keeps every offset: find the few matched words directly
-        return _spans_by_search(text.lower(), hits)
+    if ascii_only:  # find the few matched words directly
+        return _spans_by_search(lowered, hits)
     return _spans_by_scanning(text, hits)
 
 

@@ -127,6 +127,12 @@ class Encoder:
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query (keywords, a question or a pasted abstract): shape (dim,)."""
         onnx = self._onnx is not None
+        with self._tokenizer_lock:
+            features = self._model.preprocess([text])
+        if features["attention_mask"].shape[1] < self.max_tokens:
+            # Not cut, so one window: skip the window split's own tokenisation (a query is short
+            # and this is on every search's path).
+            return self._embed_features(features, onnx=onnx)[0]
         return self._encode([text], batch_size=8, progress=False, onnx=onnx)[0]
 
     def warm(self) -> None:
@@ -196,10 +202,14 @@ class Encoder:
 
     def _embed_batch(self, batch: list[str], *, onnx: bool) -> np.ndarray:
         """One padded batch through the modules: (len(batch), dim) float32, L2-normalised."""
-        import torch
-
         with self._tokenizer_lock:
             features = self._model.preprocess(batch)
+        return self._embed_features(features, onnx=onnx)
+
+    def _embed_features(self, features: dict, *, onnx: bool) -> np.ndarray:
+        """Tokenizer features through the modules: (batch, dim) float32, L2-normalised."""
+        import torch
+
         with torch.inference_mode():
             if onnx:
                 features["token_embeddings"] = self._onnx.token_embeddings(features)

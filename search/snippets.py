@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from indexer.keyword_index import matching_spans, tokenize
 from indexer.paper import normalize_space
 from search.results import Snippet
@@ -19,7 +21,7 @@ def make_snippet(query: str, title: str, abstract: str, *, width: int = SNIPPET_
     With no query term in the text (a purely semantic hit) it is the start of the abstract.
     """
     text = normalize_space(abstract) or normalize_space(title)
-    matches = matching_spans(text, frozenset(tokenize(query)))
+    matches = matching_spans(text, _query_terms(query))
     if len(text) <= width:
         return Snippet(text, tuple((start, end) for _, start, end in matches))
     begin = _best_start(text, matches, width)
@@ -33,6 +35,12 @@ def make_snippet(query: str, title: str, abstract: str, *, width: int = SNIPPET_
         if start >= begin and stop <= end
     )
     return Snippet(prefix + text[begin:end] + suffix, spans)
+
+
+@lru_cache(maxsize=64)
+def _query_terms(query: str) -> frozenset[str]:
+    """The query's index terms; cached because one search makes a snippet for every hit."""
+    return frozenset(tokenize(query))
 
 
 def _best_start(text: str, matches: list, width: int) -> int:
