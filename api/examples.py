@@ -31,6 +31,7 @@ STATS = [
         "model": "all-MiniLM-L6-v2",
         "dim": 384,
         "format_version": 1,
+        "max_windows": 0,
         "papers": 114,
         "embeddings": 114,
         "authors": 430,

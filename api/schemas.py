@@ -141,6 +141,7 @@ class StatsOut(BaseModel):
     model: str
     dim: int
     format_version: int
+    max_windows: int = Field(description="256-token windows embedded per paper; 0: all")
     papers: int
     embeddings: int
     authors: int

@@ -14,6 +14,7 @@ def index_stats(store: Store) -> dict:
         "model": store.model_name,
         "dim": store.dim,
         "format_version": store.manifest.format_version,
+        "max_windows": store.manifest.max_windows,
         "papers": one("SELECT COUNT(*) FROM papers"),
         "embeddings": one("SELECT COUNT(*) FROM embeddings"),
         "authors": one("SELECT COUNT(DISTINCT name_key) FROM authors"),
