@@ -59,7 +59,7 @@ def matching_spans(text: str, wanted: frozenset[str]) -> list[tuple[frozenset[st
     ascii_only = text.isascii()  # then lower() is casefold() and keeps every offset
     if ascii_only:
         lowered = text.lower()
-        words = set(_TOKEN.findall(lowered))
+        words = _ascii_words(lowered)
     else:
         words = {t.casefold() for t in _TOKEN_SPAN.findall(text)}
     terms_of = _word_terms(words)
@@ -73,6 +73,18 @@ def matching_spans(text: str, wanted: frozenset[str]) -> list[tuple[frozenset[st
     if ascii_only:  # find the few matched words directly
         return _spans_by_search(lowered, hits)
     return _spans_by_scanning(text, hits)
+
+
+def _ascii_words(lowered: str) -> set[str]:
+    """set(_TOKEN.findall(lowered)) for lowercase ASCII text, faster: tokens never cross
+    whitespace, and most whitespace-separated words are already one token."""
+    words: set[str] = set()
+    for word in set(lowered.split()):
+        if word.isalnum():
+            words.add(word)
+        else:
+            words.update(_TOKEN.findall(word))
+    return words
 
 
 _TERMS_CACHE: dict[str, frozenset[str]] = {}

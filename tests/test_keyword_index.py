@@ -34,6 +34,14 @@ def test_word_search_finds_exactly_the_tokens_a_scan_finds(text, word):
     assert _spans_by_search(text.lower(), hits) == _spans_by_scanning(text, hits)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1-. \t\n(),/", max_size=60))
+def test_ascii_words_are_the_tokens(text):
+    from indexer.keyword_index import _TOKEN, _ascii_words
+
+    assert _ascii_words(text) == set(_TOKEN.findall(text))
+
+
 def test_ties_are_ordered_by_vid_whatever_k():
     vids = np.array([5, 9, 12, 20, 31])
     index = KeywordIndex.build(vids, ["same title"] * 5, ["same words"] * 5)
