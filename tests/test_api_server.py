@@ -144,3 +144,30 @@ def _concurrent_reads_and_a_write(url: str) -> None:
     with httpx.Client(base_url=url, timeout=60) as http:
         assert http.get("/papers/demo/0001").json()["title"] == "A demo paper"
         assert http.get("/health").json()["papers"] == 15
+
+
+def test_served_connections_have_nagle_off():
+    # With Nagle on, each keep-alive request after the first waited 40 ms for a delayed ACK.
+    import asyncio
+    import socket
+
+    from api.commands.serve import _bind
+
+    async def server_side_nodelay() -> int:
+        accepted: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def on_connect(reader, writer):
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=_bind("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(server_side_nodelay()) != 0

@@ -66,7 +66,10 @@ def _bind(host: str, port: int) -> socket.socket:
     from models.errors import BadInputError
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP, not the default 0: asyncio turns Nagle off (TCP_NODELAY) only on
+    # connections whose socket says TCP, and with Nagle on every keep-alive request after the
+    # first waited 40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
