@@ -93,8 +93,16 @@ _TERMS_CACHE_SIZE = 500_000
 
 def _word_terms(words: set[str]) -> dict[str, frozenset[str]]:
     """The index terms of each (casefolded) word, as `tokenize` gives them; stopwords map to
-    nothing. Memoised: the vocabulary of abstracts repeats, stemming each time does not pay."""
-    missing = [w for w in words if w not in _TERMS_CACHE]
+    nothing. Memoised: the vocabulary of abstracts repeats, stemming each time does not pay.
+    The answer is a new dict, so another thread clearing the cache cannot take words from it."""
+    found: dict[str, frozenset[str]] = {}
+    missing = []
+    for word in words:
+        terms = _TERMS_CACHE.get(word)
+        if terms is None:
+            missing.append(word)
+        else:
+            found[word] = terms
     if missing:
         if len(_TERMS_CACHE) + len(missing) > _TERMS_CACHE_SIZE:
             _TERMS_CACHE.clear()
@@ -106,8 +114,8 @@ def _word_terms(words: set[str]) -> dict[str, frozenset[str]]:
         stems = iter(_stemmer().stemWords([p for group in parts for p in group]))
         for word, group in zip(missing, parts, strict=True):
             terms = frozenset(next(stems) for _ in group)
-            _TERMS_CACHE[word] = frozenset() if word in stop else terms
-    return _TERMS_CACHE
+            found[word] = _TERMS_CACHE[word] = frozenset() if word in stop else terms
+    return found
 
 
 def _spans_by_scanning(text: str, hits: dict[str, frozenset[str]]) -> list:
