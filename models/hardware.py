@@ -15,7 +15,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Without them oneDNN emulates bf16, which is slower than fp32.
 _BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 # "auto" takes bf16 only when it is measurably faster: AVX512-BF16 alone is 1.7-1.9x fp32 on
-# AMD Zen 4 but 0.55x on an Intel Xeon whose hypervisor hides AMX (MKL's fp32 wins there).
+# AMD Zen 4 but 0.5-0.8x on an Intel Xeon whose hypervisor hides AMX (MKL's fp32 wins there).
 _BF16_MIN_SPEEDUP = 1.15
 
 
