@@ -16,6 +16,7 @@ from indexer.filters import Filters
 from indexer.keyword_index import KeywordIndex
 from indexer.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
 from indexer.paper import Paper
+from indexer.store_queries import StoreQueries
 from indexer.vector_index import VectorIndex, choose_kind
 from models.errors import BadInputError, NotFoundError
 
@@ -35,7 +36,7 @@ class StoredPaper:
     text_hash: str
 
 
-class Store:
+class Store(StoreQueries):
     """One open index folder. Reads are thread-safe (a SQLite connection per thread); writes are
     for a single writer. Derived indexes are rebuilt from SQLite when they lag behind it."""
 
