@@ -253,11 +253,7 @@ def _year(name: str, text: str) -> int | None:
 
 def _categories(engine) -> list[str]:
     """The most common categories, offered as suggestions in the filter box."""
-    rows = engine.store.execute(
-        "SELECT category FROM categories GROUP BY category ORDER BY COUNT(*) DESC, category "
-        "LIMIT 40"
-    )
-    return [row[0] for row in rows]
+    return engine.store.top_categories(40)
 
 
 def _matching_authors(engine, q: str) -> list:
@@ -268,8 +264,4 @@ def _matching_authors(engine, q: str) -> list:
 
 
 def _top_authors(engine) -> list[tuple[str, int]]:
-    rows = engine.store.execute(
-        "SELECT MIN(name), COUNT(DISTINCT vid) AS n FROM authors GROUP BY name_key "
-        "ORDER BY n DESC, name_key LIMIT 12"
-    )
-    return [(name, count) for name, count in rows if count > 1]
+    return [(name, count) for name, count in engine.store.top_authors(12) if count > 1]

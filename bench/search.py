@@ -75,16 +75,16 @@ def bench_index(label: str, engine: Engine, queries: list[str], vectors: np.ndar
             )
         )
     cases += [
-        ("semantic, vector given", lambda i: semantic_ranking(store, vectors[i], K, None)),
+        ("semantic, vector given", lambda i: semantic_ranking(store.view(), vectors[i], K, None)),
         (
             "hybrid, vector given",
-            lambda i: hybrid_ranking(store, queries[i], vectors[i], K, None, DEFAULT_FUSION),
+            lambda i: hybrid_ranking(store.view(), queries[i], vectors[i], K, None, DEFAULT_FUSION),
         ),
         ("keyword, ranking only", lambda i: store.keywords.search(queries[i], K)),
     ]
     matrix = np.vstack([m for _, m in store.iter_embeddings()])
     cases.append(("baseline numpy brute force", lambda i: _brute_force(matrix, vectors[i])))
-    texts = [t[0] for t in store.execute("SELECT title || ' ' || abstract FROM papers")]
+    texts = [f"{title} {abstract}" for _, title, abstract in store.papers_text_in_vid_order()]
     plain = bm25s.BM25()
     plain.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
     cases.append(("baseline bm25s (plain)", lambda i: _plain_bm25(plain, queries[i])))
@@ -110,7 +110,7 @@ def build_synthetic(source: Store, size: int, folder: Path) -> Store:
     """`size` papers: the source papers first (real vectors), then perturbed copies."""
     rng = random.Random(0)
     vrng = np.random.default_rng(0)
-    base_vids = [r[0] for r in source.execute("SELECT vid FROM papers ORDER BY vid")]
+    base_vids = source.all_vids()
     base = source.papers_by_vids(base_vids)
     base_vectors = source.embeddings(base_vids)
     store = Store.create_or_open(folder, source.model_name, source.dim)

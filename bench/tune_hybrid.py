@@ -30,7 +30,10 @@ def collect(engine: Engine, queries: dict[str, str]) -> dict[str, tuple[Candidat
     out = {}
     for qid, text in queries.items():
         vector = engine.encoder.encode_query(text)
-        cands = Candidates.collect(engine.store, text, vector, HYBRID_CANDIDATES, None)
+        view = engine.store.view()
+        cands = Candidates.collect(
+            view, view.keywords.scores(text), vector, HYBRID_CANDIDATES, None
+        )
         ids = [p.id for p in engine.store.papers_by_vids(cands.vids)]
         out[qid] = (cands, ids)
     return out

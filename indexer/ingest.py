@@ -97,7 +97,7 @@ def ingest(
         _pipeline(store, encoder, _batches(records, batch_size), report, advance)
     finally:
         bar.close()
-    store.sync_derived()
+    store.flush()
     report.seconds = time.perf_counter() - started
     log.info("ingest: %s", report.to_dict())
     return report
@@ -110,7 +110,7 @@ def ingest_papers(
     started = time.perf_counter()
     report = IngestReport(read=len(papers))
     _pipeline(store, encoder, _batches(papers, batch_size), report, lambda count: None)
-    store.sync_derived()
+    store.flush()
     report.seconds = time.perf_counter() - started
     log.info("ingest_papers: %s", report.to_dict())
     return report

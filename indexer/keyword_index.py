@@ -1,14 +1,14 @@
-"""BM25 keyword index (bm25s, plain-file format) over title and abstract, keyed by paper vid."""
+"""Keyword search: the tokenizer, snippet spans, and BM25 over the slots of the derived indexes."""
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
-from pathlib import Path
 
-import bm25s
 import numpy as np
+
+from indexer.bm25 import Corpus, Segment
+from indexer.slots import SlotTable
 
 # Scientific tokens keep inner hyphens, dots and digits: "covid-19", "il-6", "p53", "1.5".
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
@@ -17,8 +17,6 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 _TOKEN_SPAN = re.compile(_TOKEN.pattern, re.IGNORECASE | re.ASCII)
 # The title is counted this many times: a term in the title says more about the paper.
 TITLE_WEIGHT = 2
-BM25_K1 = 1.2
-BM25_B = 0.75
 
 
 @lru_cache(maxsize=1)
@@ -157,63 +155,47 @@ def document_text(title: str, abstract: str) -> str:
 
 
 class KeywordIndex:
-    """BM25 over tokenised title+abstract. Scores are >= 0; 0 means no query term matched."""
+    """BM25 over tokenised title+abstract, one document per slot. Scores are >= 0; 0 means no
+    query term matched. `scores` arrays are aligned with the slots."""
 
-    def __init__(self, retriever: bm25s.BM25, vids: np.ndarray) -> None:
-        self._retriever = retriever
-        self.vids = vids
-        self._vocab = retriever.vocab_dict
-        # Store builds in vid order; searchsorted then maps vids to rows without a dict.
-        in_order = bool(np.all(vids[1:] > vids[:-1]))
-        self._row_of = None if in_order else {int(v): i for i, v in enumerate(vids)}
+    def __init__(self, corpus: Corpus, table: SlotTable) -> None:
+        if corpus.size != table.size:
+            raise ValueError(f"{corpus.size} keyword documents for {table.size} slots")
+        self.corpus = corpus
+        self.table = table
 
     @classmethod
     def build(cls, vids: np.ndarray, titles: list[str], abstracts: list[str]) -> KeywordIndex:
-        corpus = [tokenize(document_text(t, a)) for t, a in zip(titles, abstracts, strict=True)]
-        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-        if corpus:
-            retriever.index(corpus, show_progress=False)
-        else:
-            retriever.vocab_dict = {}
-        return cls(retriever, np.asarray(vids, dtype=np.int64))
+        """An index held in memory, one slot per paper in the given order (tests, benchmarks)."""
+        table = SlotTable.of(np.asarray(vids, dtype=np.int64))
+        segment = Segment.build(cls.tokenize_documents(titles, abstracts))
+        return cls(Corpus([segment], table.alive), table)
 
-    @classmethod
-    def load(cls, folder: Path) -> KeywordIndex:
-        vids = np.load(folder / "vids.npy")
-        if len(vids) == 0:
-            retriever = bm25s.BM25()
-            retriever.vocab_dict = {}
-        else:
-            retriever = bm25s.BM25.load(folder, show_progress=False)
-        return cls(retriever, vids)
+    @staticmethod
+    def tokenize_documents(titles: list[str], abstracts: list[str]) -> list[list[str]]:
+        return [tokenize(document_text(t, a)) for t, a in zip(titles, abstracts, strict=True)]
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        if len(self.vids):
-            self._retriever.save(folder, show_progress=False)
-        np.save(folder / "vids.npy", self.vids)
-        (folder / "tokenizer.json").write_text(
-            json.dumps({"title_weight": TITLE_WEIGHT, "k1": BM25_K1, "b": BM25_B})
-        )
+    @property
+    def vids(self) -> np.ndarray:
+        """Vids of the indexed papers, sorted."""
+        return self.table.live_vids
 
     def __len__(self) -> int:
-        return len(self.vids)
+        return self.table.live
+
+    def evolve(self, table: SlotTable, killed: np.ndarray, added: Segment | None) -> KeywordIndex:
+        """The next version over `table`: the `killed` slots die and `added` holds the
+        documents of the new slots in order."""
+        return KeywordIndex(self.corpus.evolve(killed, added), table)
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every indexed paper for the query, aligned with `self.vids`."""
-        tokens = [t for t in tokenize(query) if t in self._vocab]
-        if not tokens or not len(self.vids):
-            return np.zeros(len(self.vids), dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
+        """BM25 score of every slot for the query (0 for dead slots)."""
+        tokens = [t for t in tokenize(query) if self.corpus.has_term(t)]
+        return self.corpus.scores(tokens)
 
     def rows(self, vids: np.ndarray) -> np.ndarray:
-        """Row of each vid in `self.vids` (aligned with `scores`); -1 for a vid not indexed."""
-        vids = np.asarray(vids, dtype=np.int64)
-        if self._row_of is not None:
-            return np.array([self._row_of.get(int(v), -1) for v in vids], dtype=np.int64)
-        rows = np.searchsorted(self.vids, vids).clip(max=max(len(self.vids) - 1, 0))
-        found = (self.vids[rows] == vids) if len(self.vids) else np.zeros(len(vids), bool)
-        return np.where(found, rows, -1)
+        """Slot of each vid (the index into `scores`); -1 for a vid not indexed."""
+        return self.table.slots_of(vids)
 
     def scores_of(self, scores: np.ndarray, vids: np.ndarray) -> np.ndarray:
         """Pick the scores of `vids` out of a `scores(query)` array (0 for unknown vids)."""
@@ -228,10 +210,19 @@ class KeywordIndex:
         """Top-k (scores, vids) with score > 0, best first; ties broken by vid (stable order)."""
         return self.top(self.scores(query), k, allowed)
 
+    def matching(self, scores: np.ndarray, allowed: np.ndarray | None = None) -> int:
+        """How many (allowed) papers match at least one query term."""
+        if allowed is None:
+            return int((scores > 0).sum())
+        rows = self.rows(allowed)
+        rows = rows[rows >= 0]
+        return int((scores[rows] > 0).sum())
+
     def top(
         self, scores: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k of a `scores(query)` array, as `search` returns them."""
+        slot_vids = self.table.slot_vids
         if allowed is not None:
             rows = self.rows(allowed)
             hits = rows[rows >= 0]
@@ -245,6 +236,6 @@ class KeywordIndex:
             # not argpartition's arbitrary choice: pages of different depths then agree.
             kth = -np.partition(-scores[hits], k - 1)[k - 1]
             hits = hits[scores[hits] >= kth]
-        order = np.lexsort((self.vids[hits], -scores[hits]))[: max(k, 0)]
+        order = np.lexsort((slot_vids[hits], -scores[hits]))[: max(k, 0)]
         hits = hits[order]
-        return scores[hits], self.vids[hits]
+        return scores[hits], slot_vids[hits]

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vid INTEGER PRIMARY KEY REFERENCES papers (vid) ON DELETE CASCADE,
     vector BLOB NOT NULL
 );
+-- Which papers each generation added, changed or removed: the derived indexes replay it.
+CREATE TABLE IF NOT EXISTS changes (generation INTEGER NOT NULL, vid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_generation ON changes (generation);
 -- Novelty scores are derived from embeddings and dates; `generation` says when they were computed.
 CREATE TABLE IF NOT EXISTS novelty (
     vid INTEGER PRIMARY KEY REFERENCES papers (vid) ON DELETE CASCADE,

@@ -7,26 +7,38 @@ from indexer.store import Store
 
 def index_stats(store: Store) -> dict:
     """A JSON-ready summary of what the index holds."""
-    one = lambda sql: store.execute(sql)[0][0]  # noqa: E731
-    years = store.execute("SELECT MIN(year), MAX(year) FROM papers")[0]
     return {
         "index": str(store.index_dir),
         "model": store.model_name,
         "dim": store.dim,
         "format_version": store.manifest.format_version,
         "max_windows": store.manifest.max_windows,
-        "papers": one("SELECT COUNT(*) FROM papers"),
-        "embeddings": one("SELECT COUNT(*) FROM embeddings"),
-        "authors": one("SELECT COUNT(DISTINCT name_key) FROM authors"),
-        "categories": one("SELECT COUNT(DISTINCT category) FROM categories"),
-        "with_date": one("SELECT COUNT(*) FROM papers WHERE published IS NOT NULL"),
-        "with_citation_count": one("SELECT COUNT(*) FROM papers WHERE citation_count IS NOT NULL"),
-        "novelty_scored": one("SELECT COUNT(*) FROM novelty"),
-        "year_range": list(years) if years[0] is not None else None,
-        "sources": dict(
-            store.execute("SELECT source, COUNT(*) FROM papers GROUP BY source ORDER BY 2 DESC")
-        ),
+        **store.content_counts(),
         "generation": store.generation(),
-        "derived": store.manifest.derived,
+        "derived": derived_summary(store),
         "derived_up_to_date": not store.is_stale(),
+    }
+
+
+def derived_summary(store: Store) -> dict:
+    """What the derived indexes hold: on disk (as of which generation) and in memory since."""
+    view = store.view()
+    entry = view.entry
+    vectors = view.vectors
+    return {
+        "vectors": {
+            "kind": vectors.kind,
+            "requested": entry.get("requested", "auto"),
+            "count": len(vectors),
+            "file": entry["vectors"],
+            "generation": int(entry["generation"]),
+            "slots": vectors.slots,
+            "hnsw_rows": vectors.ann_rows,
+            "in_memory_rows": view.pending,
+        },
+        "keyword": {
+            "count": len(view.keywords),
+            "segments": [part["dir"] for part in entry["keyword"]],
+            "generation": int(entry["generation"]),
+        },
     }

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
-from indexer import schema
+from indexer import derived, schema
+from indexer.derived import DerivedView
 from indexer.filters import Filters
 from indexer.keyword_index import KeywordIndex
 from indexer.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
 from indexer.paper import Paper
+from indexer.snapshot import Snapshot
 from indexer.store_queries import StoreQueries
 from indexer.vector_index import VectorIndex, choose_kind
 from models.errors import BadInputError, NotFoundError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DB_NAME = "papers.sqlite3"
 _CHUNK = 900  # stay under SQLite's bound-parameter limit on old builds
@@ -45,8 +49,13 @@ class Store(StoreQueries):
         self.manifest = manifest
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._vectors: VectorIndex | None = None
-        self._keywords: KeywordIndex | None = None
+        self._view: DerivedView | None = None
+        self._view_lock = threading.Lock()
+        self._compacting = threading.Lock()
+        self._kind_request: str | None = None
+        self._files = derived.SegmentCache()
+        self._caches: dict[str, tuple[int, object]] = {}
+        self._cache_locks: dict[str, threading.Lock] = {}
         with self._conn() as conn:
             conn.executescript(schema.SCHEMA)
 
@@ -124,6 +133,11 @@ class Store(StoreQueries):
 
     def papers_by_vids(self, vids: Iterable[int]) -> list[Paper]:
         """Papers in the order of `vids`; unknown vids are left out."""
+        return [paper for _vid, paper in self.papers_with_vids(vids)]
+
+    def papers_with_vids(self, vids: Iterable[int]) -> list[tuple[int, Paper]]:
+        """(vid, paper) in the order of `vids`; unknown (or just removed) vids are left out, so
+        callers pair papers with their vids, never by position."""
         vids = [int(v) for v in vids]
         found: dict[int, Paper] = {}
         conn = self._conn()
@@ -146,7 +160,7 @@ class Store(StoreQueries):
                 found[row[0]] = schema.row_to_paper(
                     row, authors.get(row[0], []), cats.get(row[0], [])
                 )
-        return [found[v] for v in vids if v in found]
+        return [(v, found[v]) for v in vids if v in found]
 
     def _grouped(self, sql: str, params: list) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -219,10 +233,6 @@ class Store(StoreQueries):
         rows = self._conn().execute(f"SELECT vid FROM papers p WHERE {where} ORDER BY vid", params)
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
-    def execute(self, sql: str, params: Iterable = ()) -> list[tuple]:
-        """Read-only SQL for search modules that aggregate over the store (authors, stats)."""
-        return self._conn().execute(sql, tuple(params)).fetchall()
-
     # ---- writes --------------------------------------------------------------------------
     def write_batch(
         self, new: list[Paper], updated: list[tuple[int, Paper]], vectors: dict[str, np.ndarray]
@@ -233,12 +243,14 @@ class Store(StoreQueries):
         whose text changed. A crash before commit leaves the store as it was.
         """
         conn = self._conn()
+        touched = [vid for vid, _ in updated]
         with self._lock, conn:
             for paper in new:
                 cur = conn.execute(
                     f"INSERT INTO papers ({schema.PAPER_COLUMNS}) VALUES ({','.join('?' * 20)})",
                     schema.paper_to_row(paper),
                 )
+                touched.append(cur.lastrowid)
                 self._write_children(conn, cur.lastrowid, paper, vectors.get(paper.id))
             for vid, paper in updated:
                 sets = ", ".join(f"{c.strip()} = ?" for c in schema.PAPER_COLUMNS.split(","))
@@ -248,7 +260,7 @@ class Store(StoreQueries):
                 conn.execute("DELETE FROM authors WHERE vid = ?", (vid,))
                 conn.execute("DELETE FROM categories WHERE vid = ?", (vid,))
                 self._write_children(conn, vid, paper, vectors.get(paper.id))
-            self._bump_generation(conn)
+            self._bump_generation(conn, touched)
 
     def _write_children(self, conn, vid: int, paper: Paper, vector: np.ndarray | None) -> None:
         conn.executemany("INSERT INTO authors VALUES (?, ?, ?, ?)", schema.author_rows(vid, paper))
@@ -267,109 +279,204 @@ class Store(StoreQueries):
         """Delete papers (and their authors, categories, vectors); returns the ids not found."""
         conn = self._conn()
         missing = []
+        gone = []
         with self._lock, conn:
             for pid in paper_ids:
-                if conn.execute("DELETE FROM papers WHERE id = ?", (pid,)).rowcount == 0:
+                row = conn.execute("DELETE FROM papers WHERE id = ? RETURNING vid", (pid,))
+                found = row.fetchone()
+                if found is None:
                     missing.append(pid)
-            if len(missing) < len(paper_ids):
-                self._bump_generation(conn)
+                else:
+                    gone.append(found[0])
+            if gone:
+                self._bump_generation(conn, gone)
         return missing
 
-    def _bump_generation(self, conn) -> None:
-        conn.execute(
+    def _bump_generation(self, conn, vids: Iterable[int]) -> None:
+        """Advance the generation and log which papers it changed (the derived indexes replay
+        the log), in the caller's transaction."""
+        (generation,) = conn.execute(
             "INSERT INTO meta (key, value) VALUES ('generation', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)"
+        ).fetchone()
+        conn.executemany(
+            "INSERT INTO changes (generation, vid) VALUES (?, ?)",
+            [(generation, int(v)) for v in set(vids)],
         )
 
     # ---- derived indexes -----------------------------------------------------------------
+    def view(self) -> DerivedView:
+        """The derived indexes as of SQLite's current generation. Cheap when nothing changed (one
+        SELECT); after a write, only the changed papers are read and appended. A search takes
+        one view and uses it throughout, so it sees one consistent state."""
+        view = self._view
+        if view is not None and view.generation == self.generation():
+            return view
+        with self._view_lock:
+            view = self._view
+            generation = self.generation()
+            if view is not None and view.generation == generation:
+                return view
+            view = self._refreshed(view)
+            self._view = view
+        self._maybe_compact(view)
+        return view
+
     @property
     def vectors(self) -> VectorIndex:
-        self.sync_derived()
-        assert self._vectors is not None
-        return self._vectors
+        return self.view().vectors
 
     @property
     def keywords(self) -> KeywordIndex:
-        self.sync_derived()
-        assert self._keywords is not None
-        return self._keywords
+        return self.view().keywords
+
+    def _refreshed(self, view: DerivedView | None) -> DerivedView:
+        """Re-read the manifest (another process may have written newer files), load them if
+        they changed, build them if there are none, then catch up with the change log."""
+        for attempt in range(3):
+            entry = load_manifest(self.index_dir).derived
+            if not derived.is_current(entry):
+                with derived.folder_lock(self.index_dir):
+                    entry = load_manifest(self.index_dir).derived
+                    if not derived.is_current(entry):
+                        entry = self._publish(derived.build(self, self._requested_kind(entry)))
+            if view is None or view.entry.get("id") != entry.get("id"):
+                try:
+                    view = derived.load(self.index_dir, entry, self._files)
+                except FileNotFoundError:
+                    # Replaced between reading the manifest and opening: read it again.
+                    if attempt == 2:
+                        raise
+                    view = None
+                    continue
+            if view.generation < self.pruned_through():
+                view = derived.load(self.index_dir, entry, self._files)
+            return derived.catch_up(self, view)
+        raise AssertionError("unreachable")
+
+    def _requested_kind(self, entry: dict) -> str:
+        return self._kind_request or entry.get("requested") or "auto"
+
+    def request_vector_kind(self, kind: str) -> None:
+        """The vector index kind for the first build of a new index (checked now)."""
+        choose_kind(kind, 0)
+        self._kind_request = kind
+
+    def _publish(self, entry: dict) -> dict:
+        """Save a new derived entry in the manifest (the caller holds the folder lock); files that
+        neither it nor the entry it replaces name are deleted."""
+        manifest = load_manifest(self.index_dir)
+        previous = manifest.derived
+        manifest.derived = entry
+        save_manifest(self.index_dir, manifest)
+        self.manifest = manifest
+        keep = derived.files_of(entry) | derived.files_of(previous)
+        derived.remove_unnamed(self.index_dir, keep)
+        if derived.is_current(previous):
+            self._prune_changes(int(previous["generation"]))
+        return entry
 
     def is_stale(self) -> bool:
+        """Whether the derived files on disk lag behind SQLite (the rest is replayed from the
+        change log when the index is opened)."""
+        entry = load_manifest(self.index_dir).derived
+        return not derived.is_current(entry) or int(entry["generation"]) != self.generation()
+
+    def rebuild(self, vector_kind: str | None = None) -> DerivedView:
+        """Build every derived file anew from SQLite (`reindex`, or a change of index kind)."""
+        if vector_kind is not None:
+            self.request_vector_kind(vector_kind)
+        with derived.folder_lock(self.index_dir):
+            entry = load_manifest(self.index_dir).derived
+            kind = vector_kind or (entry.get("requested") if derived.is_current(entry) else None)
+            self._publish(derived.build(self, kind or self._kind_request or "auto"))
+        with self._view_lock:
+            self._view = self._refreshed(None)
+            return self._view
+
+    def flush(self) -> DerivedView:
+        """Write what the view holds in memory to the derived files now (end of an ingest)."""
+        view = self.view()
+        if view.pending or view.generation != int(view.entry["generation"]):
+            self._compact(view)
+        return self.view()
+
+    def _maybe_compact(self, view: DerivedView) -> None:
+        """Start writing the in-memory part in the background once it is large enough."""
+        if view.pending < derived.COMPACT_ROWS or self._compacting.locked():
+            return
+        threading.Thread(target=self._compact, args=(view,), daemon=True).start()
+
+    def _compact(self, view: DerivedView) -> None:
+        if not self._compacting.acquire(blocking=False):
+            return
+        try:
+            with derived.folder_lock(self.index_dir):
+                entry = derived.compact(self, view, load_manifest(self.index_dir).derived)
+                if entry is not None:
+                    self._publish(entry)
+            fresh = self._refreshed(None)
+            with self._view_lock:
+                current = self._view
+                if current is None or current.generation <= fresh.generation:
+                    self._view = fresh
+        except Exception:  # the view in memory stays right; the next compaction retries
+            log.exception("writing the derived indexes of %s failed", self.index_dir)
+        finally:
+            self._compacting.release()
+
+    def sync_derived(self) -> None:
+        """Bring the derived indexes up to date now (they otherwise follow on the next read)."""
+        self.view()
+
+    # ---- read snapshots ------------------------------------------------------------------
+    @contextmanager
+    def read_snapshot(self) -> Iterator[Snapshot]:
+        """One SQLite read transaction: everything read through it is one consistent state, even
+        while another thread or process writes."""
+        conn = schema.connect(str(self.index_dir / DB_NAME))
+        try:
+            conn.execute("BEGIN")
+            conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()  # the snapshot starts here
+            yield Snapshot(conn, self.dim)
+        finally:
+            conn.rollback()
+            conn.close()
+
+    def pruned_through(self) -> int:
+        """Change-log entries up to this generation have been deleted."""
+        row = self._conn().execute("SELECT value FROM meta WHERE key = 'pruned'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _prune_changes(self, generation: int) -> None:
+        conn = self._conn()
+        with conn:
+            conn.execute("DELETE FROM changes WHERE generation <= ?", (generation,))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('pruned', ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = MAX(CAST(value AS INTEGER), excluded.value)",
+                (str(generation),),
+            )
+
+    # ---- caches --------------------------------------------------------------------------
+    def cached(self, name: str, make: Callable[[], T]) -> T:
+        """A value derived from the whole index, made once per generation and shared by every
+        thread of this process (concurrent callers wait for one maker)."""
         generation = self.generation()
-        return any(
-            self.manifest.derived.get(name, {}).get("generation") != generation
-            for name in ("vectors", "keyword")
-        )
+        held = self._caches.get(name)
+        if held is not None and held[0] == generation:
+            return held[1]
+        with self._cache_locks.setdefault(name, threading.Lock()):
+            held = self._caches.get(name)
+            if held is not None and held[0] == generation:
+                return held[1]
+            value = make()
+            self._caches[name] = (generation, value)
+            return value
 
-    def sync_derived(self, *, force: bool = False, vector_kind: str | None = None) -> None:
-        """Load the derived indexes, rebuilding them from SQLite if they lag behind it."""
-        with self._lock:
-            if (
-                not force
-                and vector_kind is None
-                and self._vectors is not None
-                and not self._loaded_stale()
-            ):
-                return
-            if force or vector_kind is not None or self.is_stale():
-                self._rebuild(vector_kind)
-            else:
-                self._load()
-
-    def _loaded_stale(self) -> bool:
-        return getattr(self, "_loaded_generation", None) != self.generation()
-
-    def _load(self) -> None:
-        derived = self.manifest.derived
-        self._vectors = VectorIndex.load(
-            self.index_dir / derived["vectors"]["file"], derived["vectors"]["kind"]
-        )
-        self._keywords = KeywordIndex.load(self.index_dir / derived["keyword"]["file"])
-        self._loaded_generation = derived["vectors"]["generation"]
-
-    def _rebuild(self, vector_kind: str | None) -> None:
-        generation = self.generation()
-        requested = vector_kind or self.manifest.derived.get("vectors", {}).get("requested", "auto")
-        choose_kind(requested, 0)  # validate before the long work
-        log.info("rebuilding vector and keyword indexes from SQLite (generation %d)", generation)
-        # Chunk by chunk from SQLite: memory holds the index and one chunk, not a second copy.
-        count = self._conn().execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-        vectors = VectorIndex.build_chunks(self.dim, self.iter_embeddings(), count, requested)
-        rows = (
-            self._conn().execute("SELECT vid, title, abstract FROM papers ORDER BY vid").fetchall()
-        )
-        keywords = KeywordIndex.build(
-            np.array([r[0] for r in rows], dtype=np.int64),
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-        )
-        vec_file, kw_file = f"vectors-{generation}.faiss", f"keyword-{generation}"
-        vectors.save(self.index_dir / vec_file)
-        shutil.rmtree(self.index_dir / kw_file, ignore_errors=True)
-        keywords.save(self.index_dir / kw_file)
-        old = dict(self.manifest.derived)
-        self.manifest.derived = {
-            "vectors": {
-                "file": vec_file,
-                "kind": vectors.kind,
-                "requested": requested,
-                "generation": generation,
-                "count": len(vectors),
-            },
-            "keyword": {"file": kw_file, "generation": generation, "count": len(keywords)},
-        }
-        save_manifest(self.index_dir, self.manifest)
-        self._remove_files(old)
-        self._vectors, self._keywords, self._loaded_generation = vectors, keywords, generation
-
-    def _remove_files(self, old: dict) -> None:
-        for name in ("vectors", "keyword"):
-            file = old.get(name, {}).get("file")
-            if file and file != self.manifest.derived[name]["file"]:
-                path = self.index_dir / file
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(
-                    missing_ok=True
-                )
+    def forget(self, name: str, value) -> None:
+        """Replace a cached value for the current generation (a maker that ran elsewhere)."""
+        self._caches[name] = (self.generation(), value)
 
     # ---- derived scores ------------------------------------------------------------------
     def save_novelty(

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 
 # Stay under SQLite's bound-parameter limit on old builds.
 IN_CHUNK = 900
+
+# SQL over `papers p`: the first and last day a paper's date may stand for (ISO text). A year
+# date (S2ORC) covers the whole year and a month date the whole month; see search/periods.py.
+START_SQL = (
+    "CASE p.date_precision WHEN 'year' THEN printf('%04d-01-01', p.year) "
+    "WHEN 'month' THEN date(p.published, 'start of month') ELSE p.published END"
+)
+END_SQL = (
+    "CASE p.date_precision WHEN 'year' THEN printf('%04d-12-31', p.year) "
+    "WHEN 'month' THEN date(p.published, 'start of month', '+1 month', '-1 day') "
+    "ELSE p.published END"
+)
 
 
 def chunked(values: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
@@ -29,3 +43,192 @@ class StoreQueries:
             marks = ",".join("?" * len(chunk))
             out += self._conn().execute(sql.format(marks=marks), (*chunk, *extra)).fetchall()
         return out
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._conn().execute(sql, params).fetchall()
+
+    def _column(self, sql: str, params: tuple = ()) -> list:
+        """The first value of each row."""
+        return [r[0] for r in self._conn().execute(sql, params)]
+
+    def _scalar(self, sql: str, params: tuple = ()):
+        return self._conn().execute(sql, params).fetchone()[0]
+
+    # ---- papers by key -------------------------------------------------------------------
+    def all_ids(self) -> list[str]:
+        """Every paper id, in vid order."""
+        return self._column("SELECT id FROM papers ORDER BY vid")
+
+    def all_vids(self) -> list[int]:
+        """Every paper vid, ascending."""
+        return self._column("SELECT vid FROM papers ORDER BY vid")
+
+    def ids_to_vids(self, paper_ids: Iterable[str]) -> list[tuple[str, int]]:
+        """(id, vid) of the stored papers among `paper_ids`; unknown ids are left out."""
+        return self._rows_in("SELECT id, vid FROM papers WHERE id IN ({marks})", paper_ids)
+
+    def ids_by_title(self, title: str) -> list[str]:
+        """Ids of the papers whose title is exactly `title`."""
+        return self._column("SELECT id FROM papers WHERE title = ?", (title,))
+
+    def ids_by_title_prefix(self, prefix: str) -> list[str]:
+        """Ids of the papers whose title starts with `prefix` (ASCII case-blind, as SQL LIKE)."""
+        sql = "SELECT id FROM papers WHERE title LIKE ? ESCAPE '\\'"
+        return self._column(sql, (_like_prefix(prefix),))
+
+    def vids_by_title_keys(self, keys: Iterable[str]) -> list[int]:
+        """Vids of the papers whose normalised title (`title_key`) is one of `keys`."""
+        rows = self._rows_in("SELECT vid FROM papers WHERE title_key IN ({marks})", keys)
+        return [r[0] for r in rows]
+
+    def vids_by_doi(self, doi: str) -> list[int]:
+        """Vids of the papers with this DOI (case-blind)."""
+        return self._column("SELECT vid FROM papers WHERE doi = ? COLLATE NOCASE", (doi,))
+
+    def vids_of_id_versions(self, base: str) -> list[int]:
+        """Vids of paper `base` and of its versions `base`v1, v2, ...; `base` must hold no GLOB
+        wildcard (* ? [)."""
+        sql = "SELECT vid FROM papers WHERE id = ? OR id GLOB ?"
+        return self._column(sql, (base, base + "v[0-9]*"))
+
+    def papers_text_in_vid_order(self) -> list[tuple[int, str, str]]:
+        """(vid, title, abstract) of every paper, ascending vid."""
+        return self._rows("SELECT vid, title, abstract FROM papers ORDER BY vid")
+
+    def paper_references(self) -> list[tuple[str, list[str]]]:
+        """(id, referenced ids) of every paper that lists references."""
+        rows = self._rows("SELECT id, refs FROM papers WHERE refs != '[]'")
+        return [(pid, json.loads(refs)) for pid, refs in rows]
+
+    # ---- dates ---------------------------------------------------------------------------
+    def vids_dated_before(self, start: date) -> list[int]:
+        """Ascending vids of papers whose whole date interval lies strictly before `start`."""
+        return self._column(
+            f"SELECT vid FROM papers p WHERE p.published IS NOT NULL AND ({END_SQL}) < ? "
+            "ORDER BY vid",
+            (start.isoformat(),),
+        )
+
+    def vids_dated_after(self, end: date) -> list[int]:
+        """Ascending vids of papers whose whole date interval lies strictly after `end`."""
+        return self._column(
+            f"SELECT vid FROM papers p WHERE p.published IS NOT NULL AND ({START_SQL}) > ? "
+            "ORDER BY vid",
+            (end.isoformat(),),
+        )
+
+    def date_bounds(self) -> list[tuple[int, str, str, int]]:
+        """(vid, first day, last day as ISO text, year) of every dated paper, ascending vid."""
+        return self._rows(
+            f"SELECT vid, {START_SQL}, {END_SQL}, p.year FROM papers p "
+            "WHERE p.published IS NOT NULL ORDER BY vid"
+        )
+
+    def dated_count(self) -> int:
+        """Number of papers with a publication date."""
+        return self._scalar("SELECT COUNT(*) FROM papers WHERE published IS NOT NULL")
+
+    # ---- authors and categories ----------------------------------------------------------
+    def author_spellings(self, key_prefix: str) -> list[tuple[str, str, int]]:
+        """(name_key, name as written, papers) for authors whose normalised name, or a word of
+        it, starts with `key_prefix` (already normalised)."""
+        like = _like_prefix(key_prefix)
+        return self._rows(
+            "SELECT name_key, name, COUNT(DISTINCT vid) FROM authors "
+            "WHERE name_key LIKE ? ESCAPE '\\' OR name_key LIKE ? ESCAPE '\\' "
+            "GROUP BY name_key, name",
+            (like, "% " + like),
+        )
+
+    def author_paper_counts(self, name_keys: Iterable[str]) -> dict[str, int]:
+        """name_key -> number of distinct papers, for the given normalised names that occur."""
+        sql = (
+            "SELECT name_key, COUNT(DISTINCT vid) FROM authors WHERE name_key IN ({marks}) "
+            "GROUP BY name_key"
+        )
+        # Keys are distinct, so each key's count comes whole from one chunk.
+        return dict(self._rows_in(sql, dict.fromkeys(name_keys)))
+
+    def authorships(self, name_key: str) -> list[tuple[int, str]]:
+        """(vid, name as written) of every authorship whose normalised name is `name_key`."""
+        return self._rows("SELECT vid, name FROM authors WHERE name_key = ?", (name_key,))
+
+    def author_row_count(self, vid: int) -> int:
+        """Number of author rows stored for `vid` (0 once the paper is removed)."""
+        return self._scalar("SELECT COUNT(*) FROM authors WHERE vid = ?", (vid,))
+
+    def top_authors(self, limit: int) -> list[tuple[str, int]]:
+        """(a spelling, papers) of the `limit` authors with most papers, by normalised name."""
+        return self._rows(
+            "SELECT MIN(name), COUNT(DISTINCT vid) AS n FROM authors GROUP BY name_key "
+            "ORDER BY n DESC, name_key LIMIT ?",
+            (limit,),
+        )
+
+    def vid_categories(self) -> list[tuple[int, str]]:
+        """(vid, category) of every category assignment."""
+        return self._rows("SELECT vid, category FROM categories")
+
+    def top_categories(self, limit: int) -> list[str]:
+        """The `limit` most used categories, most used first (ties by name)."""
+        return self._column(
+            "SELECT category FROM categories GROUP BY category ORDER BY COUNT(*) DESC, category "
+            "LIMIT ?",
+            (limit,),
+        )
+
+    # ---- novelty -------------------------------------------------------------------------
+    def novelty_count(self, generation: int) -> int:
+        """Number of novelty rows computed at `generation`."""
+        return self._scalar("SELECT COUNT(*) FROM novelty WHERE generation = ?", (generation,))
+
+    def novelty_raws_by_year(self, min_prior: int, generation: int) -> list[tuple[int, int, float]]:
+        """(year, vid, raw) of scores from `generation` with at least `min_prior` earlier
+        papers, ascending year."""
+        return self._rows(
+            "SELECT p.year, n.vid, n.raw FROM novelty n JOIN papers p ON p.vid = n.vid "
+            "WHERE n.raw IS NOT NULL AND n.prior_count >= ? AND n.generation = ? "
+            "ORDER BY p.year",
+            (min_prior, generation),
+        )
+
+    def novelty_percentiles(self, vids: Iterable[int]) -> list[tuple[int, float | None, float]]:
+        """(vid, percentile, raw) of the scored papers among `vids`."""
+        return self._rows_in(
+            "SELECT vid, percentile, raw FROM novelty WHERE vid IN ({marks}) AND raw IS NOT NULL",
+            vids,
+        )
+
+    def novelty_rows(self) -> dict[str, tuple[float | None, float | None, int, float | None]]:
+        """paper id -> (raw, max_similarity, prior_count, percentile) of every stored score."""
+        rows = self._rows(
+            "SELECT p.id, n.raw, n.max_similarity, n.prior_count, n.percentile FROM novelty n "
+            "JOIN papers p ON p.vid = n.vid"
+        )
+        return {r[0]: r[1:] for r in rows}
+
+    # ---- summary -------------------------------------------------------------------------
+    def content_counts(self) -> dict:
+        """Counts of what the tables hold, for `paperscope stats` (JSON-ready)."""
+        one = self._scalar
+        years = self._rows("SELECT MIN(year), MAX(year) FROM papers")[0]
+        return {
+            "papers": one("SELECT COUNT(*) FROM papers"),
+            "embeddings": one("SELECT COUNT(*) FROM embeddings"),
+            "authors": one("SELECT COUNT(DISTINCT name_key) FROM authors"),
+            "categories": one("SELECT COUNT(DISTINCT category) FROM categories"),
+            "with_date": one("SELECT COUNT(*) FROM papers WHERE published IS NOT NULL"),
+            "with_citation_count": one(
+                "SELECT COUNT(*) FROM papers WHERE citation_count IS NOT NULL"
+            ),
+            "novelty_scored": one("SELECT COUNT(*) FROM novelty"),
+            "year_range": list(years) if years[0] is not None else None,
+            "sources": dict(
+                self._rows("SELECT source, COUNT(*) FROM papers GROUP BY source ORDER BY 2 DESC")
+            ),
+        }
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') matching text that starts with `prefix` literally."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -1,15 +1,25 @@
-"""FAISS vector index keyed by paper vid: exact (flat) when small, HNSW when large, HNSW over
-8-bit scalar-quantised vectors (a quarter of the memory) when very large."""
+"""Vector search by slot: a memory-mapped float32 matrix plus an optional FAISS HNSW (float or
+8-bit scalar-quantised) over its first rows, with exact filters that never come back short.
+
+A slot is one stored version of a paper's vector. Slots only grow: an added paper takes a new
+slot, a changed one takes a new slot and kills its old one, a removed one kills its slot. So the
+matrix file is append-only (readers that mapped a shorter file are never disturbed), HNSW is
+never asked to delete (it cannot), and each version of the index is an immutable object that
+a search keeps for its whole duration while writers build the next one.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from indexer.slots import SlotTable
 from models.errors import BadInputError
 from models.hardware import physical_cores
 
@@ -27,8 +37,14 @@ HNSW_EF_SEARCH = 96
 HNSW_SQ8_EF_SEARCH = 128
 # The quantiser learns each dimension's range from this many vectors.
 SQ8_TRAIN_SAMPLE = 100_000
-# A filter that keeps at most this many papers is answered by exact search over just those.
+# A filter that keeps at most this many slots of the HNSW part is answered exactly over their
+# rows of the matrix (about 8 ms for 20k rows); broader ones go through HNSW.
 EXACT_SUBSET_LIMIT = 20_000
+# When a filtered HNSW search comes back short, it is retried this many times with a beam four
+# times deeper, then answered exactly: the result is never short.
+HNSW_RETRIES = 3
+# Rows scored per matrix product in exact search (bounded memory per query).
+EXACT_CHUNK = 16_384
 # Fewer queries than this run on the calling thread: for one query FAISS's OpenMP team costs more
 # than it saves (16 ms instead of 0.2 ms for 6k vectors when the cores are busy), while batches
 # and builds use every core.
@@ -50,93 +66,127 @@ def choose_kind(kind: str, count: int) -> str:
     return "hnsw" if count <= AUTO_HNSW_FLAT_LIMIT else "hnsw_sq8"
 
 
-def _ef_search(kind: str) -> int:
+def default_ef(kind: str) -> int:
     return HNSW_SQ8_EF_SEARCH if kind == "hnsw_sq8" else HNSW_EF_SEARCH
 
 
-def _new_base(kind: str, dim: int) -> faiss.Index:
-    if kind == "flat":
-        return faiss.IndexFlatIP(dim)
+def new_ann(kind: str, dim: int) -> faiss.Index:
+    """An empty HNSW index of the kind (inner product over L2-normalised vectors)."""
     if kind == "hnsw":
-        base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        ann = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
     else:
         qtype = faiss.ScalarQuantizer.QT_8bit
-        base = faiss.IndexHNSWSQ(dim, qtype, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    base.hnsw.efSearch = _ef_search(kind)
-    return base
+        ann = faiss.IndexHNSWSQ(dim, qtype, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    ann.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    ann.hnsw.efSearch = default_ef(kind)
+    return ann
 
 
-def _train_and_add(base: faiss.Index, index: faiss.Index, held: list) -> int:
-    """Train the quantiser on the held chunks, then add them; returns how many were added."""
-    sample = np.vstack([v for _, v in held])
-    if not len(sample):
-        return 0
-    base.train(sample[:SQ8_TRAIN_SAMPLE])
-    for vids, vectors in held:
-        index.add_with_ids(vectors, np.asarray(vids, dtype=np.int64))
-    return len(sample)
+def extend_ann(ann: faiss.Index, rows: Iterable[np.ndarray]) -> faiss.Index:
+    """Add row blocks to an HNSW index in slot order (training an 8-bit one on its first rows)."""
+    _use_threads(PARALLEL_QUERIES)
+    for block in rows:
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        if not len(block):
+            continue
+        if not ann.is_trained:
+            ann.train(block[:SQ8_TRAIN_SAMPLE])
+        ann.add(block)
+    return ann
 
 
+def read_ann(path: Path, kind: str) -> faiss.Index:
+    ann = faiss.read_index(str(path))
+    ann.hnsw.efSearch = default_ef(kind)
+    return ann
+
+
+def write_ann(ann: faiss.Index, path: Path) -> None:
+    """Write under a temporary name, then rename: a reader never opens a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    faiss.write_index(ann, str(tmp))
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
 class VectorIndex:
-    """Inner-product search over L2-normalised vectors; ids are paper vids (int64)."""
+    """One immutable version of the vectors. `stored` holds slots [0, len(stored)) (memory-mapped),
+    `extra` the slots after them (in memory, written since), `table` the paper of each slot, and
+    `ann`, when set, an HNSW over slots [0, ann_rows)."""
 
-    def __init__(self, index: faiss.Index, kind: str) -> None:
-        self._index = index
-        self.kind = kind
+    kind: str
+    stored: np.ndarray
+    extra: np.ndarray
+    table: SlotTable
+    ann: faiss.Index | None = None
+    ann_rows: int = 0
 
     @classmethod
     def build(
         cls, dim: int, vids: np.ndarray, vectors: np.ndarray, kind: str = "auto"
     ) -> VectorIndex:
-        """Index `vectors` (n, dim) under `vids` (n,)."""
-        return cls.build_chunks(dim, [(np.asarray(vids), vectors)], len(vids), kind)
+        """An index held in memory of `vectors` (n, dim) under `vids` (n,), one slot each (tests,
+        benchmarks; an index folder's are built by indexer.derived)."""
+        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(-1, dim))
+        kind = choose_kind(kind, len(vectors))
+        ann = None
+        if kind != "flat" and len(vectors):
+            ann = extend_ann(new_ann(kind, dim), [vectors])
+        table = SlotTable.of(np.asarray(vids, dtype=np.int64))
+        return cls(kind, vectors, np.zeros((0, dim), np.float32), table, ann, len(vectors))
 
-    @classmethod
-    def build_chunks(
-        cls,
-        dim: int,
-        chunks: Iterable[tuple[np.ndarray, np.ndarray]],
-        count: int,
-        kind: str = "auto",
-    ) -> VectorIndex:
-        """Index (vids, vectors) chunks, `count` vectors in all, adding one chunk at a time: memory
-        holds the index and one chunk, never a second full copy of the vectors. An 8-bit index
-        first learns its ranges from the first SQ8_TRAIN_SAMPLE vectors."""
-        kind = choose_kind(kind, count)
-        _use_threads(count)
-        base = _new_base(kind, dim)
-        index = faiss.IndexIDMap2(base)
-        held: list[tuple[np.ndarray, np.ndarray]] = []
-        added = 0
-        for vids, vectors in chunks:
-            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-            if base.is_trained:
-                index.add_with_ids(vectors, np.asarray(vids, dtype=np.int64))
-                added += len(vectors)
-                continue
-            held.append((vids, vectors))
-            if sum(len(v) for v, _ in held) >= SQ8_TRAIN_SAMPLE:
-                added += _train_and_add(base, index, held)
-                held = []
-        if held:
-            added += _train_and_add(base, index, held)
-        log.info("built %s vector index of %d papers", kind, added)
-        return cls(index, kind)
+    # ---- shape ---------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return int(self.stored.shape[1])
 
-    @classmethod
-    def load(cls, path: Path, kind: str) -> VectorIndex:
-        index = faiss.read_index(str(path))
-        if kind != "flat":
-            faiss.downcast_index(index.index).hnsw.efSearch = _ef_search(kind)
-        return cls(index, kind)
+    @property
+    def slot_vids(self) -> np.ndarray:
+        return self.table.slot_vids
 
-    def save(self, path: Path) -> None:
-        faiss.write_index(self._index, str(path))
+    @property
+    def slots(self) -> int:
+        return self.table.size
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return self.table.live
 
+    def slots_of(self, vids: np.ndarray) -> np.ndarray:
+        """Live slot of each vid, -1 for a vid that is not (or no longer) indexed."""
+        return self.table.slots_of(vids)
+
+    def rows(self, slots: np.ndarray) -> np.ndarray:
+        """The vectors of the given slots (a copy), shape (len(slots), dim)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        base = len(self.stored)
+        if len(slots) and slots.max() < base:
+            return np.asarray(self.stored[slots], dtype=np.float32)
+        out = np.empty((len(slots), self.dim), dtype=np.float32)
+        old = slots < base
+        out[old] = self.stored[slots[old]]
+        out[~old] = self.extra[slots[~old] - base]
+        return out
+
+    def vectors(self, vids: np.ndarray) -> np.ndarray:
+        """Stored vectors of the given vids, shape (len(vids), dim); every vid must be indexed."""
+        slots = self.slots_of(vids)
+        if (slots < 0).any():
+            missing = np.asarray(vids)[slots < 0][:5].tolist()
+            raise KeyError(f"vids not in the vector index: {missing}")
+        return self.rows(slots)
+
+    # ---- writes --------------------------------------------------------------------------
+    def evolve(self, table: SlotTable, added: np.ndarray) -> VectorIndex:
+        """The next version over `table` (this table evolved), `added` holding the vectors of
+        its new slots in order."""
+        extra = self.extra
+        if len(added):
+            extra = np.vstack([extra, np.asarray(added, dtype=np.float32).reshape(-1, self.dim)])
+        if len(self.stored) + len(extra) != table.size:
+            raise ValueError(f"{len(self.stored) + len(extra)} vectors for {table.size} slots")
+        return VectorIndex(self.kind, self.stored, extra, table, self.ann, self.ann_rows)
+
+    # ---- search --------------------------------------------------------------------------
     def search(
         self,
         queries: np.ndarray,
@@ -145,46 +195,153 @@ class VectorIndex:
         *,
         ef_search: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, vids) per query row, shape (m, k); missing slots have vid -1.
-
-        `allowed` restricts results to those vids exactly: small sets are scored brute force
-        over their vectors, larger ones through a FAISS id selector (HNSW gets a deeper search).
-        `ef_search` overrides the HNSW search depth (recall against speed; benchmarks).
-        """
+        """Top-k (scores, vids) per query row, shape (m, k'), best first, ties by vid, with
+        k' = min(k, papers allowed): never fewer. `allowed` (vids) restricts results exactly.
+        `ef_search` overrides the HNSW beam (recall against speed; benchmarks)."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         _use_threads(len(queries))
-        pool = len(self) if allowed is None else len(allowed)
-        k = min(k, pool)
+        if allowed is None:
+            pool = None
+            count = len(self)
+        else:
+            pool = self.slots_of(np.unique(np.asarray(allowed, dtype=np.int64)))
+            pool = np.sort(pool[pool >= 0])
+            count = len(pool)
+        k = min(int(k), count)
         if k <= 0:
             empty = np.zeros((len(queries), 0))
             return empty.astype(np.float32), empty.astype(np.int64)
-        if allowed is None:
-            if ef_search is None or self.kind == "flat":
-                return self._index.search(queries, k)
-            params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k))
-            return self._index.search(queries, k, params=params)
-        allowed = np.asarray(allowed, dtype=np.int64)
-        if self.kind != "flat" and len(allowed) <= EXACT_SUBSET_LIMIT:
-            return self._exact_subset(queries, k, allowed)
-        selector = faiss.IDSelectorBatch(allowed)
-        if self.kind != "flat":
-            ef = max(ef_search or _ef_search(self.kind), 4 * k)
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
-        else:
-            params = faiss.SearchParameters(sel=selector)
-        return self._index.search(queries, k, params=params)
+        ann_rows = self.ann_rows if self.ann is not None else 0
+        parts = []
+        if ann_rows:
+            parts.append(self._ann_part(queries, k, pool, ann_rows, ef_search))
+        tail = self._tail_slots(pool, ann_rows)
+        if tail is None or len(tail):
+            parts.append(self._exact(queries, k, tail, start=ann_rows))
+        scores = np.concatenate([p[0] for p in parts], axis=1)
+        slots = np.concatenate([p[1] for p in parts], axis=1)
+        return self._best(scores, slots, k)
 
-    def vectors(self, vids: np.ndarray) -> np.ndarray:
-        """Stored vectors of the given vids, shape (len(vids), dim)."""
-        vids = np.asarray(vids, dtype=np.int64)
-        if len(vids) == 0:
-            return np.zeros((0, self._index.d), dtype=np.float32)
-        return np.vstack([self._index.reconstruct(int(v)) for v in vids])
+    def _tail_slots(self, pool: np.ndarray | None, start: int) -> np.ndarray | None:
+        """Allowed slots at or after `start`; None means every live slot there."""
+        if pool is None:
+            return None
+        return pool[pool >= start]
 
-    def _exact_subset(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray
+    def _ann_part(
+        self,
+        queries: np.ndarray,
+        k: int,
+        pool: np.ndarray | None,
+        ann_rows: int,
+        ef_search: int | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        matrix = self.vectors(allowed)
-        scores = queries @ matrix.T
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return np.take_along_axis(scores, top, axis=1), allowed[top]
+        """Top-k among the allowed live slots of the HNSW part, complete whatever the filter."""
+        alive = self.slot_vids[:ann_rows] >= 0
+        if pool is None:
+            wanted = int(alive.sum())
+            members = None if wanted == ann_rows else alive
+        else:
+            ann_pool = pool[pool < ann_rows]
+            wanted = len(ann_pool)
+            if wanted <= EXACT_SUBSET_LIMIT:
+                return self._exact(queries, k, ann_pool, start=0)
+            members = np.zeros(ann_rows, dtype=bool)
+            members[ann_pool] = True
+        need = min(k, wanted)
+        if need == 0:
+            return _empty(len(queries))
+        ef = max(ef_search or default_ef(self.kind), 4 * k)
+        if members is not None:
+            # A filter that keeps a share s of the graph leaves about s of each beam usable.
+            ef = max(ef, int(ef * min(8.0, math.sqrt(ann_rows / max(wanted, 1)))))
+        selector = None
+        if members is not None:
+            bits = np.packbits(members, bitorder="little")
+            selector = faiss.IDSelectorBitmap(ann_rows, faiss.swig_ptr(bits))
+        for _ in range(HNSW_RETRIES + 1):
+            params = faiss.SearchParametersHNSW(efSearch=ef)
+            if selector is not None:
+                params.sel = selector
+            scores, slots = self.ann.search(queries, k, params=params)
+            if ((slots >= 0).sum(axis=1) >= need).all():
+                return scores, slots.astype(np.int64)
+            ef *= 4
+        log.debug("filtered HNSW search came back short at efSearch %d: exact instead", ef)
+        everything = np.flatnonzero(members if members is not None else alive)
+        return self._exact(queries, k, everything, start=0)
+
+    def _exact(
+        self, queries: np.ndarray, k: int, slots: np.ndarray | None, *, start: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k over `slots` (None: every live slot from `start` on), chunk by chunk."""
+        m = len(queries)
+        best_s = np.full((m, 0), -np.inf, dtype=np.float32)
+        best_i = np.zeros((m, 0), dtype=np.int64)
+        if slots is None:
+            live = np.flatnonzero(self.slot_vids[start:] >= 0) + start
+            dense = len(live) > 0.5 * (self.slots - start)
+            chunks = _ranges(start, self.slots) if dense else _pieces(live)
+        else:
+            chunks = _pieces(slots)
+            dense = False
+        for chunk in chunks:
+            if dense:  # a contiguous range: score it whole, then drop dead slots
+                lo, hi = chunk
+                ids = np.arange(lo, hi, dtype=np.int64)
+                sims = queries @ self._range(lo, hi).T
+                dead = self.slot_vids[lo:hi] < 0
+                if dead.any():
+                    sims[:, dead] = -np.inf
+            else:
+                ids = chunk
+                sims = queries @ self.rows(ids).T
+            best_s, best_i = _merge_top(best_s, best_i, sims, ids, k)
+        best_i = np.where(np.isfinite(best_s), best_i, -1)
+        return best_s, best_i
+
+    def _range(self, lo: int, hi: int) -> np.ndarray:
+        base = len(self.stored)
+        if hi <= base:
+            return np.asarray(self.stored[lo:hi], dtype=np.float32)
+        if lo >= base:
+            return self.extra[lo - base : hi - base]
+        return np.vstack([self.stored[lo:base], self.extra[: hi - base]])
+
+    def _best(self, scores: np.ndarray, slots: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Merge candidate slots into the top-k vids per row, ties broken by vid."""
+        vids = np.where(slots >= 0, self.slot_vids[slots.clip(min=0)], -1)
+        scores = np.where(vids >= 0, scores, -np.inf).astype(np.float32)
+        out_s = np.full((len(scores), k), -np.inf, dtype=np.float32)
+        out_v = np.full((len(scores), k), -1, dtype=np.int64)
+        for i in range(len(scores)):
+            order = np.lexsort((vids[i], -scores[i]))
+            order = order[np.isfinite(scores[i][order])][:k]
+            out_s[i, : len(order)] = scores[i][order]
+            out_v[i, : len(order)] = vids[i][order]
+        return out_s, out_v
+
+
+def _empty(m: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((m, 0), dtype=np.float32), np.zeros((m, 0), dtype=np.int64)
+
+
+def _ranges(lo: int, hi: int) -> list[tuple[int, int]]:
+    return [(a, min(hi, a + EXACT_CHUNK)) for a in range(lo, hi, EXACT_CHUNK)]
+
+
+def _pieces(slots: np.ndarray) -> list[np.ndarray]:
+    return [slots[a : a + EXACT_CHUNK] for a in range(0, len(slots), EXACT_CHUNK)]
+
+
+def _merge_top(
+    best_s: np.ndarray, best_i: np.ndarray, sims: np.ndarray, ids: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the k highest of the running best and one new block (ties at the cut kept by the
+    caller's final vid ordering, since k + ties never shrink below k here)."""
+    scores = np.concatenate([best_s, sims.astype(np.float32)], axis=1)
+    idx = np.concatenate([best_i, np.broadcast_to(ids, sims.shape)], axis=1)
+    if scores.shape[1] <= k:
+        return scores, idx
+    keep = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return np.take_along_axis(scores, keep, axis=1), np.take_along_axis(idx, keep, axis=1)

@@ -113,27 +113,10 @@ def find_authors(engine: Engine, prefix: str, *, limit: int = 20) -> list[Author
         raise InvalidQueryError("give the start of an author's name, e.g. 'kelsey' or 'allen'")
     if not 1 <= limit <= 1000:
         raise InvalidQueryError(f"limit={limit} is out of range: give 1 to 1000")
-    like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = engine.store.execute(
-        "SELECT name_key, name, COUNT(DISTINCT vid) FROM authors "
-        "WHERE name_key LIKE ? ESCAPE '\\' OR name_key LIKE ? ESCAPE '\\' "
-        "GROUP BY name_key, name",
-        (like, "% " + like),
-    )
     spellings: dict[str, Counter] = {}
-    for name_key, name, count in rows:
+    for name_key, name, count in engine.store.author_spellings(key):
         spellings.setdefault(name_key, Counter())[name] += count
-    papers = (
-        dict(
-            engine.store.execute(
-                "SELECT name_key, COUNT(DISTINCT vid) FROM authors WHERE name_key IN "
-                f"({','.join('?' * len(spellings))}) GROUP BY name_key",
-                list(spellings),
-            )
-        )
-        if spellings
-        else {}
-    )
+    papers = engine.store.author_paper_counts(spellings)
     found = [AuthorSummary(_display(spellings[key]), papers[key]) for key in spellings]
     found.sort(key=lambda a: (-a.paper_count, normalize_name(a.name)))
     return found[:limit]
@@ -145,7 +128,7 @@ def author_profile(engine: Engine, name: str) -> AuthorProfile:
     if not key:
         raise InvalidQueryError("give an author's name, e.g. 'Kelsey Allen'")
     store = engine.store
-    rows = store.execute("SELECT vid, name FROM authors WHERE name_key = ?", (key,))
+    rows = store.authorships(key)
     if not rows:
         hint = ", ".join(a.name for a in find_authors(engine, key.split()[-1], limit=5))
         raise NotFoundError(

@@ -63,7 +63,7 @@ def ai_probabilities(
 def _labelled(store: Store) -> tuple[np.ndarray, np.ndarray]:
     """Sorted vids of papers with arXiv-style categories and whether each is AI/ML (0/1)."""
     labels: dict[int, float] = {}
-    for vid, category in store.execute("SELECT vid, category FROM categories"):
+    for vid, category in store.vid_categories():
         if is_arxiv_style(category):
             labels[vid] = max(labels.get(vid, 0.0), 1.0 if category in AI_CATEGORIES else 0.0)
     vids = np.array(sorted(labels), dtype=np.int64)

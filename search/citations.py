@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Iterable
@@ -39,8 +38,8 @@ class CitationGraph:
             cached = _cache.get(key)
             if cached and cached[0] == generation:
                 return cached[1]
-        rows = store.execute("SELECT id, refs FROM papers WHERE refs != '[]'")
-        graph = cls.from_edges((pid, ref) for pid, refs in rows for ref in json.loads(refs))
+        rows = store.paper_references()
+        graph = cls.from_edges((pid, ref) for pid, refs in rows for ref in refs)
         with _cache_lock:
             _cache[key] = (generation, graph)
         return graph

@@ -35,18 +35,23 @@ def fuse(
     keyword_rank: np.ndarray,
     semantic_rank: np.ndarray,
     params: FusionParams,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Fused score per candidate (higher is better).
 
     `keyword` and `semantic` are the exact component scores of every candidate; the ranks are
     1-based positions in each side's candidate list, 0 where a candidate is not in that list.
+    `reference` (keyword, semantic scores) gives the statistics that normalise each side; by
+    default the candidates' own. A fixed reference makes the fused score of a paper independent
+    of how many candidates were fetched, so rankings of different depths agree.
     """
     if params.method == "rrf":
         return rrf(keyword_rank, params.rrf_k) + rrf(semantic_rank, params.rrf_k)
     if params.method != "convex":
         raise ValueError(f"unknown fusion method {params.method!r}; one of {FUSION_METHODS}")
     scale = zscore if params.normalization == "zscore" else minmax
-    return params.weight * scale(semantic) + (1.0 - params.weight) * scale(keyword)
+    kw_ref, sem_ref = reference if reference is not None else (keyword, semantic)
+    return params.weight * scale(semantic, sem_ref) + (1.0 - params.weight) * scale(keyword, kw_ref)
 
 
 def rrf(ranks: np.ndarray, k: int) -> np.ndarray:
@@ -55,15 +60,19 @@ def rrf(ranks: np.ndarray, k: int) -> np.ndarray:
     return np.where(ranks > 0, 1.0 / (k + np.maximum(ranks, 1)), 0.0)
 
 
-def zscore(scores: np.ndarray) -> np.ndarray:
-    """(score - mean) / std over the candidates; all zeros when they are all equal."""
+def zscore(scores: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """(score - mean) / std, the statistics taken over `reference` (default: the scores
+    themselves); all zeros when the reference scores are all equal."""
     scores = np.asarray(scores, dtype=np.float64)
-    spread = float(scores.std()) if len(scores) else 0.0
-    return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+    ref = scores if reference is None else np.asarray(reference, dtype=np.float64)
+    spread = float(ref.std()) if len(ref) else 0.0
+    return (scores - ref.mean()) / spread if spread > 0 else np.zeros_like(scores)
 
 
-def minmax(scores: np.ndarray) -> np.ndarray:
-    """Scores mapped to [0, 1] over the candidates; all zeros when they are all equal."""
+def minmax(scores: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Scores mapped so that the `reference` range (default: the scores) becomes [0, 1]; all
+    zeros when the reference scores are all equal."""
     scores = np.asarray(scores, dtype=np.float64)
-    spread = float(scores.max() - scores.min()) if len(scores) else 0.0
-    return (scores - scores.min()) / spread if spread > 0 else np.zeros_like(scores)
+    ref = scores if reference is None else np.asarray(reference, dtype=np.float64)
+    spread = float(ref.max() - ref.min()) if len(ref) else 0.0
+    return (scores - ref.min()) / spread if spread > 0 else np.zeros_like(scores)

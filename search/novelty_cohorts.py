@@ -67,8 +67,8 @@ def load_cohorts(engine: Engine) -> Cohorts:
         cached = _cohort_cache.get(key)
     if cached and cached[0] == generation:
         return cached[1]
-    fresh = store.execute("SELECT COUNT(*) FROM novelty WHERE generation = ?", (generation,))[0][0]
-    dated = store.execute("SELECT COUNT(*) FROM papers WHERE published IS NOT NULL")[0][0]
+    fresh = store.novelty_count(generation)
+    dated = store.dated_count()
     if fresh < dated or fresh == 0:
         with _score_lock:  # concurrent requests wait for one scan instead of running their own
             with _cache_lock:
@@ -77,11 +77,7 @@ def load_cohorts(engine: Engine) -> Cohorts:
                 score_all(engine, progress=False)
         with _cache_lock:
             return _cohort_cache[key][1]
-    rows = store.execute(
-        "SELECT p.year, n.vid, n.raw FROM novelty n JOIN papers p ON p.vid = n.vid "
-        "WHERE n.raw IS NOT NULL AND n.prior_count >= ? AND n.generation = ? ORDER BY p.year",
-        (max(DEFAULT_K, MIN_PRIOR), generation),
-    )
+    rows = store.novelty_raws_by_year(max(DEFAULT_K, MIN_PRIOR), generation)
     grouped: dict[int, list[tuple[int, float]]] = {}
     for year, vid, raw in rows:
         grouped.setdefault(year, []).append((vid, raw))
@@ -98,14 +94,8 @@ def stored_percentiles(engine: Engine, vids: list[int]) -> dict[int, tuple[float
     """vid -> (percentile, raw) from the stored scores (computed first when missing)."""
     load_cohorts(engine)
     out: dict[int, tuple[float | None, float]] = {}
-    for start in range(0, len(vids), 900):
-        chunk = vids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for vid, pct, raw in engine.store.execute(
-            f"SELECT vid, percentile, raw FROM novelty WHERE vid IN ({marks}) AND raw IS NOT NULL",
-            chunk,
-        ):
-            out[vid] = (pct, raw)
+    for vid, pct, raw in engine.store.novelty_percentiles(vids):
+        out[vid] = (pct, raw)
     return out
 
 

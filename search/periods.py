@@ -15,17 +15,6 @@ import numpy as np
 from indexer.paper import Paper
 from indexer.store import Store
 
-# SQL over `papers p`: the first and last day a paper's date may stand for (ISO text).
-START_SQL = (
-    "CASE p.date_precision WHEN 'year' THEN printf('%04d-01-01', p.year) "
-    "WHEN 'month' THEN date(p.published, 'start of month') ELSE p.published END"
-)
-END_SQL = (
-    "CASE p.date_precision WHEN 'year' THEN printf('%04d-12-31', p.year) "
-    "WHEN 'month' THEN date(p.published, 'start of month', '+1 month', '-1 day') "
-    "ELSE p.published END"
-)
-
 
 def bounds(published: date | None, precision: str | None) -> tuple[date, date] | None:
     """(first day, last day) the date may stand for; None for an undated paper."""
@@ -45,29 +34,17 @@ def paper_bounds(paper: Paper) -> tuple[date, date] | None:
 
 def vids_before(store: Store, start: date) -> np.ndarray:
     """Sorted vids of papers whose whole date interval lies strictly before `start`."""
-    rows = store.execute(
-        f"SELECT vid FROM papers p WHERE p.published IS NOT NULL AND ({END_SQL}) < ? ORDER BY vid",
-        (start.isoformat(),),
-    )
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return np.array(store.vids_dated_before(start), dtype=np.int64)
 
 
 def vids_after(store: Store, end: date) -> np.ndarray:
     """Sorted vids of papers whose whole date interval lies strictly after `end`."""
-    rows = store.execute(
-        f"SELECT vid FROM papers p WHERE p.published IS NOT NULL AND ({START_SQL}) > ? "
-        "ORDER BY vid",
-        (end.isoformat(),),
-    )
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return np.array(store.vids_dated_after(end), dtype=np.int64)
 
 
 def all_bounds(store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(vids, start ordinals, end ordinals, years) of every dated paper, in vid order."""
-    rows = store.execute(
-        f"SELECT vid, {START_SQL}, {END_SQL}, p.year FROM papers p "
-        "WHERE p.published IS NOT NULL ORDER BY vid"
-    )
+    rows = store.date_bounds()
     vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     starts = np.fromiter((_ordinal(r[1]) for r in rows), dtype=np.int64, count=len(rows))
     ends = np.fromiter((_ordinal(r[2]) for r in rows), dtype=np.int64, count=len(rows))

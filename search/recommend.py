@@ -136,9 +136,7 @@ def _validate(positive_ids: list[str], negative_ids: list[str]) -> tuple[list[st
 
 def _inputs_and_duplicates(store: Store, vids: list[int]) -> set[int]:
     keys = [title_key(p.title) for p in store.papers_by_vids(vids)]
-    marks = ",".join("?" * len(keys))
-    rows = store.execute(f"SELECT vid FROM papers WHERE title_key IN ({marks})", keys)
-    return set(vids) | {r[0] for r in rows}
+    return set(vids) | set(store.vids_by_title_keys(keys))
 
 
 def _background(store: Store, allowed: np.ndarray | None, excluded: set[int]) -> np.ndarray:

@@ -147,11 +147,7 @@ def _citation_candidates(
     if not overlap:
         return {}
     ids = list(overlap)
-    rows = []
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        rows += store.execute(f"SELECT id, vid FROM papers WHERE id IN ({marks})", chunk)
+    rows = store.ids_to_vids(ids)
     found = {vid: overlap[pid] for pid, vid in rows}
     if allowed is not None:
         keep = set(np.intersect1d(np.fromiter(found, dtype=np.int64), allowed).tolist())
@@ -166,18 +162,12 @@ def duplicate_vids(store: Store, vid: int, paper: Paper) -> set[int]:
     out = {vid}
     key = title_key(paper.title)
     if len(key.split()) >= MIN_TITLE_WORDS:
-        out.update(
-            r[0] for r in store.execute("SELECT vid FROM papers WHERE title_key = ?", (key,))
-        )
+        out.update(store.vids_by_title_keys([key]))
     if paper.doi:
-        rows = store.execute("SELECT vid FROM papers WHERE doi = ? COLLATE NOCASE", (paper.doi,))
-        out.update(r[0] for r in rows)
+        out.update(store.vids_by_doi(paper.doi))
     base = _VERSION.sub("", paper.id)
     if _PLAIN_ID.match(base):  # GLOB needs an id without wildcard characters
-        rows = store.execute(
-            "SELECT vid FROM papers WHERE id = ? OR id GLOB ?", (base, base + "v[0-9]*")
-        )
-        out.update(r[0] for r in rows)
+        out.update(store.vids_of_id_versions(base))
     return out
 
 

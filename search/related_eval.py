@@ -211,9 +211,4 @@ def evaluate_related(
 
 
 def _vids(engine: Engine, ids: list[str]) -> list[tuple[str, int]]:
-    out = []
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        out += engine.store.execute(f"SELECT id, vid FROM papers WHERE id IN ({marks})", chunk)
-    return out
+    return engine.store.ids_to_vids(ids)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.derived import DerivedView
 from indexer.filters import Filters
-from indexer.store import Store
+from indexer.vector_index import VectorIndex
 from models.errors import InvalidQueryError
 from search.engine import Engine
 from search.fusion import FusionParams, fuse
@@ -26,7 +27,8 @@ MAX_QUERY_CHARS = 20_000
 # depth is a fixed tier, not offset + k, so that all pages inside a tier rank one candidate set
 # and concatenate to the same list.
 HYBRID_CANDIDATES = 200
-DEEP_CANDIDATES = MAX_OFFSET + MAX_K
+# Lists are fetched at most this deep to certify a ranking (papers past it are rarely relevant).
+MAX_TIER = 12_800
 # Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
 DEFAULT_FUSION = FusionParams()
 
@@ -60,19 +62,21 @@ def search(
     filters = (filters or Filters()).validate()
     ranked = rank(engine, query, mode=mode, depth=offset + k, filters=filters, fusion=fusion)
     page = ranked[offset : offset + k]
-    papers = engine.store.papers_by_vids([r.vid for r in page])
+    # A paper removed since the ranking was taken is left out rather than failing the page.
+    papers = {p_vid: p for p_vid, p in engine.store.papers_with_vids([r.vid for r in page])}
     hits = [
         Hit(
-            paper=paper,
+            paper=papers[r.vid],
             score=r.score,
             rank=offset + i + 1,
-            snippet=make_snippet(query, paper.title, paper.abstract),
+            snippet=make_snippet(query, papers[r.vid].title, papers[r.vid].abstract),
             keyword_score=r.keyword_score,
             keyword_rank=r.keyword_rank,
             semantic_score=r.semantic_score,
             semantic_rank=r.semantic_rank,
         )
-        for i, (r, paper) in enumerate(zip(page, papers, strict=True))
+        for i, r in enumerate(page)
+        if r.vid in papers
     ]
     return SearchPage(query=query, mode=mode, hits=hits, offset=offset, k=k, filters=filters)
 
@@ -107,22 +111,23 @@ def rank(
 ) -> list[Ranked]:
     """The best `depth` papers for the query (validated by the caller), best first."""
     store = engine.store
+    view = store.view()  # one consistent state of both indexes for the whole ranking
     allowed = store.select_vids(filters)
     if allowed is not None and len(allowed) == 0:
         return []
     if mode == "keyword":
-        return keyword_ranking(store, query, depth, allowed)
+        return keyword_ranking(view, query, depth, allowed)
     vector = engine.encoder.encode_query(query)
     if mode == "semantic":
-        return semantic_ranking(store, vector, depth, allowed)
-    return hybrid_ranking(store, query, vector, depth, allowed, fusion)
+        return semantic_ranking(view, vector, depth, allowed)
+    return hybrid_ranking(view, query, vector, depth, allowed, fusion)
 
 
 def keyword_ranking(
-    store: Store, query: str, depth: int, allowed: np.ndarray | None
+    view: DerivedView, query: str, depth: int, allowed: np.ndarray | None
 ) -> list[Ranked]:
     """BM25 ranking; only papers that match at least one query term are returned."""
-    scores, vids = store.keywords.search(query, depth, allowed)
+    scores, vids = view.keywords.search(query, depth, allowed)
     return [
         Ranked(int(v), float(s), keyword_score=float(s), keyword_rank=i + 1)
         for i, (s, v) in enumerate(zip(scores, vids, strict=True))
@@ -130,10 +135,10 @@ def keyword_ranking(
 
 
 def semantic_ranking(
-    store: Store, vector: np.ndarray, depth: int, allowed: np.ndarray | None
+    view: DerivedView, vector: np.ndarray, depth: int, allowed: np.ndarray | None
 ) -> list[Ranked]:
     """Cosine ranking over every allowed paper."""
-    scores, vids = _dense_top(store, vector, depth, allowed)
+    scores, vids = dense_top(view.vectors, vector, depth, allowed)
     return [
         Ranked(int(v), float(s), semantic_score=float(s), semantic_rank=i + 1)
         for i, (s, v) in enumerate(zip(scores, vids, strict=True))
@@ -141,7 +146,7 @@ def semantic_ranking(
 
 
 def hybrid_ranking(
-    store: Store,
+    view: DerivedView,
     query: str,
     vector: np.ndarray,
     depth: int,
@@ -149,21 +154,38 @@ def hybrid_ranking(
     fusion: FusionParams,
 ) -> list[Ranked]:
     """Fuse the union of both candidate lists, with exact keyword and cosine scores for every
-    candidate (a paper found by one side is scored by the other as well)."""
-    tier = HYBRID_CANDIDATES if depth <= HYBRID_CANDIDATES else DEEP_CANDIDATES
-    candidates = Candidates.collect(store, query, vector, tier, allowed)
-    fused = fuse(
-        candidates.keyword, candidates.semantic, candidates.kw_rank, candidates.sem_rank, fusion
-    )
-    order = np.lexsort((candidates.vids, -fused))[:depth]
+    candidate (a paper found by one side is scored by the other as well).
+
+    Every depth ranks the same way: each side is normalised with the statistics of the first
+    HYBRID_CANDIDATES of each list, whatever the depth, and the lists are fetched deeper until
+    the fused ranking is certain down to `depth`. A paper in neither list scores at most what a
+    paper at both lists' last places would (fusion grows with each score), so every candidate
+    above that bound is in its final place."""
+    all_scores = view.keywords.scores(query)
+    tier = HYBRID_CANDIDATES
+    limit = len(view.vectors) if allowed is None else len(allowed)
+    while True:
+        cands = Candidates.collect(view, all_scores, vector, tier, allowed)
+        base = (cands.kw_rank >= 1) & (cands.kw_rank <= HYBRID_CANDIDATES)
+        base |= (cands.sem_rank >= 1) & (cands.sem_rank <= HYBRID_CANDIDATES)
+        reference = (cands.keyword[base], cands.semantic[base])
+        fused = fuse(
+            cands.keyword, cands.semantic, cands.kw_rank, cands.sem_rank, fusion, reference
+        )
+        bound = cands.outside_bound(tier, fusion, reference)
+        certain = int((fused > bound).sum())
+        if certain >= min(depth, len(fused)) or tier >= limit or tier >= MAX_TIER:
+            break
+        tier *= 4
+    order = np.lexsort((cands.vids, -fused))[:depth]
     return [
         Ranked(
-            int(candidates.vids[i]),
+            int(cands.vids[i]),
             float(fused[i]),
-            keyword_score=float(candidates.keyword[i]),
-            keyword_rank=int(candidates.kw_rank[i]) or None,
-            semantic_score=float(candidates.semantic[i]),
-            semantic_rank=int(candidates.sem_rank[i]) or None,
+            keyword_score=float(cands.keyword[i]),
+            keyword_rank=int(cands.kw_rank[i]) or None,
+            semantic_score=float(cands.semantic[i]),
+            semantic_rank=int(cands.sem_rank[i]) or None,
         )
         for i in order
     ]
@@ -171,34 +193,55 @@ def hybrid_ranking(
 
 @dataclass(frozen=True)
 class Candidates:
-    """The union of both sides' top lists: vids, exact scores, and 1-based ranks (0: absent)."""
+    """The union of both sides' top lists: vids, exact scores, and 1-based ranks (0: absent);
+    the last score of each list (None when the list holds every paper it could)."""
 
     vids: np.ndarray
     keyword: np.ndarray
     semantic: np.ndarray
     kw_rank: np.ndarray
     sem_rank: np.ndarray
+    kw_last: float | None
+    sem_last: float | None
 
     @classmethod
     def collect(
-        cls, store: Store, query: str, vector: np.ndarray, depth: int, allowed: np.ndarray | None
+        cls,
+        view: DerivedView,
+        all_scores: np.ndarray,
+        vector: np.ndarray,
+        depth: int,
+        allowed: np.ndarray | None,
     ) -> Candidates:
-        index = store.keywords
-        all_scores = index.scores(query)
-        _, kw_vids = index.top(all_scores, depth, allowed)
-        sem_scores, sem_vids = _dense_top(store, vector, depth, allowed)
+        index = view.keywords
+        kw_scores, kw_vids = index.top(all_scores, depth, allowed)
+        sem_scores, sem_vids = dense_top(view.vectors, vector, depth, allowed)
         vids = np.union1d(kw_vids, sem_vids).astype(np.int64)
         semantic = np.empty(len(vids), dtype=np.float64)
         in_sem = np.isin(vids, sem_vids)
         semantic[np.searchsorted(vids, sem_vids)] = sem_scores
         if not in_sem.all():
-            semantic[~in_sem] = store.vectors.vectors(vids[~in_sem]) @ vector
+            semantic[~in_sem] = view.vectors.vectors(vids[~in_sem]) @ vector
         return cls(
             vids=vids,
             keyword=index.scores_of(all_scores, vids).astype(np.float64),
             semantic=semantic,
             kw_rank=_ranks_of(vids, kw_vids),
             sem_rank=_ranks_of(vids, sem_vids),
+            kw_last=float(kw_scores[-1]) if len(kw_vids) >= depth else None,
+            sem_last=float(sem_scores[-1]) if len(sem_vids) >= depth else None,
+        )
+
+    def outside_bound(
+        self, depth: int, fusion: FusionParams, reference: tuple[np.ndarray, np.ndarray]
+    ) -> float:
+        """The highest fused score a paper in neither list could have (-inf: there is none)."""
+        if self.sem_last is None:  # the dense list holds every allowed paper
+            return -np.inf
+        keyword = 0.0 if self.kw_last is None else self.kw_last  # unlisted papers match no term
+        rank = np.array([depth + 1])
+        return float(
+            fuse(np.array([keyword]), np.array([self.sem_last]), rank, rank, fusion, reference)[0]
         )
 
 
@@ -209,12 +252,12 @@ def _ranks_of(vids: np.ndarray, ranked: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _dense_top(
-    store: Store, vector: np.ndarray, depth: int, allowed: np.ndarray | None
+def dense_top(
+    vectors: VectorIndex, vector: np.ndarray, depth: int, allowed: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top `depth` (cosines, vids) best first, ties by vid."""
     # A few extra so that papers tied at the cut (duplicates) are ordered by vid, not by chance.
-    scores, vids = store.vectors.search(vector[None, :], depth + 8, allowed)
+    scores, vids = vectors.search(vector[None, :], depth + 8, allowed)
     scores, vids = scores[0], vids[0]
     keep = vids >= 0
     scores, vids = scores[keep], vids[keep]

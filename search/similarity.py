@@ -58,7 +58,7 @@ class TextModel:
             cached = _models.get(key)
             if cached and cached[0] == generation:
                 return cached[1]
-        rows = store.execute("SELECT vid, title, abstract FROM papers ORDER BY vid")
+        rows = store.papers_text_in_vid_order()
         vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         texts = [embedding_text(r[1], r[2]) for r in rows]
         parts = list(store.iter_embeddings())

@@ -60,8 +60,6 @@ def discovery_engine(shared_data: Path, encoder, folder: Path | None = None) -> 
 
 def seed_id(engine: Engine, title_start: str) -> str:
     """The id of the seed-profile paper whose title starts so (seed ids derive from titles)."""
-    rows = engine.store.execute(
-        "SELECT id FROM papers WHERE title LIKE ? AND id LIKE 't:%'", (title_start + "%",)
-    )
+    rows = [pid for pid in engine.store.ids_by_title_prefix(title_start) if pid.startswith("t:")]
     assert len(rows) == 1, f"{len(rows)} papers start with {title_start!r}"
-    return rows[0][0]
+    return rows[0]

@@ -51,7 +51,7 @@ def writer(engine, tmp_path):
 @pytest.fixture(scope="module")
 def seed_id(engine) -> str:
     """The id of SEED_TITLE (seed records have ids derived from their titles)."""
-    return engine.store.execute("SELECT id FROM papers WHERE title = ?", (SEED_TITLE,))[0][0]
+    return engine.store.ids_by_title(SEED_TITLE)[0]
 
 
 # ---- system ------------------------------------------------------------------------------

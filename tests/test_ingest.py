@@ -115,11 +115,11 @@ def test_remove_and_reindex_through_the_cli(encoder, sources, tmp_path, capsys):
     assert store.count() == 42 and len(store.vectors) == 42 and len(store.keywords) == 42
     gone = {store.vid_of("0704.0005")} | set(store.keywords.vids)
     assert len(gone) == 42  # vid of a kept paper is still there; removed ones are not
-    for path in index.glob("vectors-*.faiss"):
+    for path in index.glob("ann-*.faiss"):
         path.unlink()
     assert cli(["reindex", "--index", str(index), "--vector-index", "hnsw"]) == 0
     rebuilt = Store.open(index)
-    assert rebuilt.manifest.derived["vectors"]["kind"] == "hnsw" and len(rebuilt.vectors) == 42
+    assert rebuilt.manifest.derived["kind"] == "hnsw" and len(rebuilt.vectors) == 42
     q = rebuilt.embeddings([rebuilt.vid_of("0704.0005")])
     assert rebuilt.papers_by_vids(rebuilt.vectors.search(q, 1)[1][0])[0].id == "0704.0005"
     assert "removed 2 papers" in capsys.readouterr().out
@@ -187,7 +187,7 @@ def test_kill_9_mid_ingest_then_resume(shared_data, tmp_path, encoder):
     store = Store.open(index)
     assert store.count() == 240 and report.added == 240 - partial
     assert counting.texts == 240 - partial
-    ids = [r[0] for r in store.execute("SELECT id FROM papers")]
+    ids = store.all_ids()
     assert len(ids) == len(set(ids)) == 240
     assert np.isfinite(store.embeddings([store.vid_of(ids[-1])])).all()
 

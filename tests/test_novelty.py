@@ -31,11 +31,7 @@ def _dated(engine) -> list:
 
 
 def _stored(engine) -> dict[str, tuple]:
-    rows = engine.store.execute(
-        "SELECT p.id, n.raw, n.max_similarity, n.prior_count, n.percentile FROM novelty n "
-        "JOIN papers p ON p.vid = n.vid"
-    )
-    return {r[0]: r[1:] for r in rows}
+    return engine.store.novelty_rows()
 
 
 def _summary(result) -> tuple:

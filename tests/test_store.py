@@ -61,7 +61,7 @@ def test_update_keeps_vid_and_remove_cleans_everything(store):
         store.get("p1")
     store.sync_derived()
     assert vid not in set(store.keywords.vids) and len(store.vectors) == 9
-    assert store.execute("SELECT COUNT(*) FROM authors WHERE vid = ?", (vid,))[0][0] == 0
+    assert store.author_row_count(vid) == 0
 
 
 def test_filters_are_exact(store):

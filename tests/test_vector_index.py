@@ -39,28 +39,6 @@ def test_approximate_recall_against_exact(kind, tmp_path):
     deep = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, deeper, strict=True)])
     assert deep >= recall - 0.005, (deep, recall)
     assert deep >= (0.98 if kind == "hnsw" else 0.95), deep  # 8-bit codes cap it a little lower
-    approx.save(tmp_path / "v.faiss")  # saved and loaded: same answers
-    _, again = VectorIndex.load(tmp_path / "v.faiss", kind).search(queries, 10)
-    assert (again == found).all()
-
-
-def test_chunked_build_equals_one_matrix_and_trains_sq8_on_the_first_chunks(monkeypatch):
-    import indexer.vector_index as vector_index
-
-    monkeypatch.setattr(vector_index, "SQ8_TRAIN_SAMPLE", 1_000)  # train after two chunks
-    data = _clustered(3_020)
-    data, queries = data[:3_000], data[3_000:]
-    vids = np.arange(len(data), dtype=np.int64) + 7
-    chunks = [(vids[i : i + 600], data[i : i + 600]) for i in range(0, len(data), 600)]
-    for kind in ("flat", "hnsw_sq8"):
-        whole = VectorIndex.build(64, vids, data, kind)
-        chunked = VectorIndex.build_chunks(64, iter(chunks), len(vids), kind)
-        assert len(chunked) == len(whole) == 3_000
-        _, a = whole.search(queries, 10)
-        _, b = chunked.search(queries, 10)
-        assert np.mean(a == b) > 0.9, kind  # sq8: ranges learnt from a sample, nearly the same
-    empty = VectorIndex.build(64, np.zeros(0, dtype=np.int64), np.zeros((0, 64)), "hnsw_sq8")
-    assert len(empty) == 0 and empty.search(queries, 10)[1].shape == (20, 0)
 
 
 def test_filtered_search_is_exact_and_complete():

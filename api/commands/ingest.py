@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings.index_dir, encoder.name, encoder.dim, max_windows=encoder.max_windows
     )
     if args.vector_index:
-        store.manifest.derived.setdefault("vectors", {})["requested"] = args.vector_index
+        store.request_vector_kind(args.vector_index)
     report = ingest(
         store,
         encoder,

@@ -24,10 +24,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     model = canonical_model_name(settings.model) if settings.model else None
     store = Store.open(settings.index_dir, model)
     started = time.perf_counter()
-    store.sync_derived(force=True, vector_kind=args.vector_index)
-    info = store.manifest.derived["vectors"]
+    view = store.rebuild(args.vector_index)
     print(
-        f"rebuilt {info['kind']} vector index and BM25 index of {info['count']} papers "
+        f"rebuilt {view.vectors.kind} vector index and BM25 index of {len(view.vectors)} papers "
         f"in {time.perf_counter() - started:.1f}s"
     )
     return 0

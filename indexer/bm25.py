@@ -1,0 +1,250 @@
+"""BM25 over immutable segments, scored at query time from term frequencies.
+
+bm25s (which paperscope used before) bakes every score with the corpus statistics of build
+time, so one added paper means rescoring the corpus. Here a segment keeps raw term frequencies
+and document lengths, and a query takes N, document frequencies and the average length of
+every live document of every segment at that moment. Adding papers is then a new small segment
+and removing one is a dead row, and the scores equal those of a single index built from
+scratch. The formula is Lucene's (as bm25s's default "lucene" method):
+idf = ln(1 + (N - df + 0.5) / (df + 0.5)), tf' = tf / (tf + k1 (1 - b + b dl / avgdl)).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.files import load_array, save_array
+
+K1 = 1.2
+B = 0.75
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Postings of some documents (rows 0..n-1): by term (CSC) for scoring and by document (CSR)
+    for the statistics a dead row takes away."""
+
+    vocab: dict[str, int]
+    term_ptr: np.ndarray  # (terms + 1,) int64: postings of term t are [term_ptr[t], term_ptr[t+1])
+    post_rows: np.ndarray  # int32 document row of each posting
+    post_tf: np.ndarray  # float32 term frequency of each posting
+    doc_ptr: np.ndarray  # (n + 1,) int64: terms of row r are doc_terms[doc_ptr[r]:doc_ptr[r+1]]
+    doc_terms: np.ndarray  # int32 term ids
+    doc_len: np.ndarray  # float32 tokens per document
+
+    @property
+    def size(self) -> int:
+        return len(self.doc_len)
+
+    @property
+    def df(self) -> np.ndarray:
+        """Documents containing each term (dead rows included)."""
+        return np.diff(self.term_ptr)
+
+    @classmethod
+    def build(cls, documents: Sequence[list[str]]) -> Segment:
+        """A segment of already tokenised documents, in row order."""
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        terms: list[int] = []
+        tfs: list[int] = []
+        doc_len = np.zeros(len(documents), dtype=np.float32)
+        for row, tokens in enumerate(documents):
+            doc_len[row] = len(tokens)
+            for token, count in Counter(tokens).items():
+                rows.append(row)
+                terms.append(vocab.setdefault(token, len(vocab)))
+                tfs.append(count)
+        return cls._from_postings(
+            vocab,
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(terms, dtype=np.int32),
+            np.asarray(tfs, dtype=np.float32),
+            doc_len,
+        )
+
+    @classmethod
+    def concat(cls, segments: Sequence[Segment]) -> Segment:
+        """One segment holding the rows of `segments` in order (their term ids remapped)."""
+        if len(segments) == 1:
+            return segments[0]
+        vocab: dict[str, int] = {}
+        rows, terms, tfs, lengths = [], [], [], []
+        offset = 0
+        for seg in segments:
+            remap = np.empty(len(seg.vocab), dtype=np.int32)
+            for term, tid in seg.vocab.items():
+                remap[tid] = vocab.setdefault(term, len(vocab))
+            df = np.diff(seg.term_ptr)
+            rows.append(np.asarray(seg.post_rows, dtype=np.int64) + offset)
+            terms.append(np.repeat(remap, df))
+            tfs.append(np.asarray(seg.post_tf))
+            lengths.append(np.asarray(seg.doc_len))
+            offset += seg.size
+        return cls._from_postings(
+            vocab,
+            np.concatenate(rows) if rows else np.zeros(0, np.int64),
+            np.concatenate(terms) if terms else np.zeros(0, np.int32),
+            np.concatenate(tfs) if tfs else np.zeros(0, np.float32),
+            np.concatenate(lengths) if lengths else np.zeros(0, np.float32),
+        )
+
+    @classmethod
+    def _from_postings(
+        cls,
+        vocab: dict[str, int],
+        rows: np.ndarray,
+        terms: np.ndarray,
+        tfs: np.ndarray,
+        doc_len: np.ndarray,
+    ) -> Segment:
+        """Both orders of (row, term, tf) triples, each term once per row."""
+        rows = np.asarray(rows, dtype=np.int64)
+        terms = np.asarray(terms, dtype=np.int32)
+        by_term = np.lexsort((rows, terms))
+        by_row = np.lexsort((terms, rows))
+        term_ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=term_ptr[1:])
+        doc_ptr = np.zeros(len(doc_len) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(doc_len)), out=doc_ptr[1:])
+        return cls(
+            vocab=vocab,
+            term_ptr=term_ptr,
+            post_rows=rows[by_term].astype(np.int32),
+            post_tf=np.asarray(tfs, dtype=np.float32)[by_term],
+            doc_ptr=doc_ptr,
+            doc_terms=terms[by_row],
+            doc_len=np.asarray(doc_len, dtype=np.float32),
+        )
+
+    def save(self, folder: Path) -> None:
+        """Write the segment into a new folder (the caller renames it into place)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("term_ptr", "post_rows", "post_tf", "doc_ptr", "doc_terms", "doc_len"):
+            save_array(folder / f"{name}.npy", getattr(self, name))
+        (folder / "vocab.json").write_text(json.dumps(self.vocab), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Segment:
+        """Open a saved segment; the arrays are memory-mapped, so processes share the pages."""
+        arrays = {
+            name: load_array(folder / f"{name}.npy")
+            for name in ("term_ptr", "post_rows", "post_tf", "doc_ptr", "doc_terms", "doc_len")
+        }
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        return cls(vocab=vocab, **arrays)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, term frequencies) of a term; empty when the segment does not have it."""
+        tid = self.vocab.get(term)
+        if tid is None:
+            return _NO_ROWS, _NO_TF
+        lo, hi = int(self.term_ptr[tid]), int(self.term_ptr[tid + 1])
+        return self.post_rows[lo:hi], self.post_tf[lo:hi]
+
+    def term_counts(self, rows: np.ndarray) -> Counter:
+        """How many of `rows` contain each term id: what dead rows take away from df."""
+        counts: Counter = Counter()
+        for row in np.asarray(rows, dtype=np.int64).tolist():
+            lo, hi = int(self.doc_ptr[row]), int(self.doc_ptr[row + 1])
+            counts.update(self.doc_terms[lo:hi].tolist())
+        return counts
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_TF = np.zeros(0, dtype=np.float32)
+
+
+class Corpus:
+    """Segments laid end to end (segment i's rows start at offsets[i]) and the live rows, with
+    the statistics of the live documents (kept up to date as rows die and segments are added)."""
+
+    def __init__(
+        self,
+        segments: list[Segment],
+        alive: np.ndarray,
+        *,
+        dead_df: list[Counter] | None = None,
+        total_len: float | None = None,
+    ) -> None:
+        self.segments = segments
+        sizes = [s.size for s in segments]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        if len(alive) != self.offsets[-1]:
+            raise ValueError(f"{len(alive)} alive flags for {self.offsets[-1]} rows")
+        self.alive = alive
+        self.live = int(alive.sum())
+        if dead_df is None or total_len is None:
+            dead_df, total_len = [], 0.0
+            for i, seg in enumerate(segments):
+                mask = alive[self.offsets[i] : self.offsets[i + 1]]
+                total_len += float(seg.doc_len[mask].sum(dtype=np.float64))
+                dead_df.append(seg.term_counts(np.flatnonzero(~mask)))
+        self._dead_df = dead_df
+        self._total_len = total_len
+        self.avgdl = total_len / self.live if self.live else 0.0
+
+    def evolve(self, dead_rows: np.ndarray, added: Segment | None) -> Corpus:
+        """A new corpus with `dead_rows` (global rows, live now) dead and `added` appended; the
+        work is proportional to the change, not to the corpus."""
+        dead_rows = np.unique(np.asarray(dead_rows, dtype=np.int64))
+        dead_rows = dead_rows[self.alive[dead_rows]] if len(dead_rows) else dead_rows
+        alive = self.alive.copy()
+        alive[dead_rows] = False
+        dead_df = [Counter(c) for c in self._dead_df]
+        total_len = self._total_len
+        which = np.searchsorted(self.offsets, dead_rows, side="right") - 1
+        for i in np.unique(which).tolist():
+            local = dead_rows[which == i] - self.offsets[i]
+            dead_df[i].update(self.segments[i].term_counts(local))
+            total_len -= float(self.segments[i].doc_len[local].sum(dtype=np.float64))
+        segments = list(self.segments)
+        if added is not None and added.size:
+            segments.append(added)
+            alive = np.concatenate([alive, np.ones(added.size, dtype=bool)])
+            dead_df.append(Counter())
+            total_len += float(added.doc_len.sum(dtype=np.float64))
+        return Corpus(segments, alive, dead_df=dead_df, total_len=total_len)
+
+    @property
+    def size(self) -> int:
+        return int(self.offsets[-1])
+
+    def has_term(self, term: str) -> bool:
+        return any(term in seg.vocab for seg in self.segments)
+
+    def document_frequency(self, term: str) -> int:
+        """Live documents containing the term."""
+        df = 0
+        for seg, dead in zip(self.segments, self._dead_df, strict=True):
+            tid = seg.vocab.get(term)
+            if tid is not None:
+                df += int(seg.term_ptr[tid + 1] - seg.term_ptr[tid]) - dead.get(tid, 0)
+        return df
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 of every row for the query terms (repeats count again); dead rows score 0."""
+        out = np.zeros(self.size, dtype=np.float32)
+        if not self.live or not terms:
+            return out
+        for term in terms:
+            df = self.document_frequency(term)
+            if df <= 0:
+                continue
+            idf = np.float32(np.log(1.0 + (self.live - df + 0.5) / (df + 0.5)))
+            for seg, offset in zip(self.segments, self.offsets[:-1].tolist(), strict=True):
+                rows, tf = seg.postings(term)
+                if not len(rows):
+                    continue
+                norm = np.float32(K1) * (
+                    np.float32(1 - B) + np.float32(B / self.avgdl) * seg.doc_len[rows]
+                )
+                out[rows + offset] += idf * tf / (tf + norm)
+        out[~self.alive] = 0.0
+        return out
