@@ -14,6 +14,10 @@ from models.errors import PaperscopeError
 # `paperscope --help` does not pay for torch.
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("api.commands.ingest", "add papers from metadata dumps to the index"),
+    "export-embeddings": (
+        "api.commands.export_embeddings",
+        "write the index's vectors as Parquet, for `ingest --embeddings`",
+    ),
     "stats": ("api.commands.stats", "counts and settings of an index"),
     "reindex": ("api.commands.reindex", "rebuild the vector and keyword indexes from SQLite"),
     "remove": ("api.commands.remove", "delete papers from every index"),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from indexer.embeddings_io import Embeddings
 from indexer.paper import Paper, content_hash, embedding_text, merge_papers, text_hash
 from indexer.readers.base import Skip
 from indexer.readers.detect import detect_format, iter_input_files, read_papers
@@ -37,6 +38,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     embedded: int = 0
+    imported: int = 0
     skipped: Counter = field(default_factory=Counter)
     skip_examples: list[Skip] = field(default_factory=list)
     seconds: float = 0.0
@@ -59,6 +61,7 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "embedded": self.embedded,
+            "imported_vectors": self.imported,
             "skipped": self.skipped_total,
             "skipped_by_reason": dict(self.skipped),
             "skip_examples": [f"{s.path}:{s.line}: {s.reason}" for s in self.skip_examples],
@@ -76,8 +79,12 @@ def ingest(
     keep_title_only: bool = False,
     batch_size: int = COMMIT_BATCH,
     progress: bool = True,
+    embeddings: Embeddings | None = None,
 ) -> IngestReport:
-    """Add or update every readable record of `paths`; then bring the derived indexes up to date."""
+    """Add or update every readable record of `paths`; then bring the derived indexes up to date.
+    `embeddings` supplies vectors made elsewhere: only records without one are embedded."""
+    if embeddings is not None:
+        embeddings.check(store.model_name, store.dim, store.manifest.max_windows)
     started = time.perf_counter()
     report = IngestReport()
     files = iter_input_files(paths)
@@ -94,7 +101,7 @@ def ingest(
 
     try:
         records = _records(files, fmt, mapping, keep_title_only, report)
-        _pipeline(store, encoder, _batches(records, batch_size), report, advance)
+        _pipeline(store, encoder, _batches(records, batch_size), report, advance, embeddings)
     finally:
         bar.close()
     store.flush()
@@ -157,6 +164,8 @@ class _Plan:
     to_embed: list[Paper]
     unchanged: int
     vectors: Future | None = None
+    given: dict = field(default_factory=dict)  # id -> vector supplied by --embeddings
+    to_encode: list[Paper] = field(default_factory=list)
 
     @property
     def ids(self) -> set[str]:
@@ -173,6 +182,7 @@ def _pipeline(
     batches: Iterable[list[Paper]],
     report: IngestReport,
     advance: Callable[[int], None],
+    embeddings: Embeddings | None = None,
 ) -> None:
     """Embed batch i on a worker thread while this thread commits batch i-1 and reads and plans
     batch i+1. At most two batches are in flight, so memory stays flat; each commit is still one
@@ -188,7 +198,7 @@ def _pipeline(
             busy = pending.ids if pending else set()
             held = [p for p in batch if p.id in busy]
             plan = _plan(store, [p for p in batch if p.id not in busy])
-            _submit(pool, encoder, plan)
+            _submit(pool, encoder, plan, embeddings)
             if pending:
                 _commit(store, pending, report)
                 advance(pending.size)
@@ -198,7 +208,7 @@ def _pipeline(
             advance(pending.size)
         if held:
             plan = _plan(store, held)
-            _submit(pool, encoder, plan)
+            _submit(pool, encoder, plan, embeddings)
             _commit(store, plan, report)
             advance(plan.size)
     finally:
@@ -233,20 +243,32 @@ def _plan(store: Store, batch: list[Paper]) -> _Plan:
     return plan
 
 
-def _submit(pool: ThreadPoolExecutor, encoder: Encoder, plan: _Plan) -> None:
-    if plan.to_embed:
-        texts = [embedding_text(p.title, p.abstract) for p in plan.to_embed]
+def _submit(
+    pool: ThreadPoolExecutor, encoder: Encoder, plan: _Plan, embeddings: Embeddings | None
+) -> None:
+    plan.to_encode = plan.to_embed
+    if embeddings is not None:
+        plan.to_encode = []
+        for paper in plan.to_embed:
+            vector = embeddings.vector(paper.id, text_hash(paper))
+            if vector is None:
+                plan.to_encode.append(paper)
+            else:
+                plan.given[paper.id] = vector
+    if plan.to_encode:
+        texts = [embedding_text(p.title, p.abstract) for p in plan.to_encode]
         plan.vectors = pool.submit(encoder.encode_documents, texts)
 
 
 def _commit(store: Store, plan: _Plan, report: IngestReport) -> None:
-    vectors = {}
+    vectors = dict(plan.given)
     if plan.vectors is not None:
         matrix = plan.vectors.result()
-        vectors = {p.id: matrix[i] for i, p in enumerate(plan.to_embed)}
+        vectors.update({p.id: matrix[i] for i, p in enumerate(plan.to_encode)})
     if plan.new or plan.updated:
         store.write_batch(plan.new, plan.updated, vectors)
     report.added += len(plan.new)
     report.updated += len(plan.updated)
     report.unchanged += plan.unchanged
-    report.embedded += len(plan.to_embed)
+    report.embedded += len(plan.to_encode)
+    report.imported += len(plan.given)

@@ -56,6 +56,26 @@ class Snapshot:
             yield vids, [r[1] for r in rows], [r[2] for r in rows]
             last = int(vids[-1])
 
+    def iter_embedding_records(
+        self, batch: int = ROWS_PER_READ
+    ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+        """All (ids, text hashes, vectors) in vid order, `batch` papers at a time."""
+        last = -1
+        while True:
+            rows = self._conn.execute(
+                "SELECT p.vid, p.id, p.text_hash, e.vector FROM papers p "
+                "JOIN embeddings e ON e.vid = p.vid WHERE p.vid > ? ORDER BY p.vid LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield (
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                self._vectors([(0, r[3]) for r in rows]),
+            )
+            last = int(rows[-1][0])
+
     def changed_since(self, generation: int) -> np.ndarray:
         """Sorted vids added, changed or removed after `generation`."""
         rows = self._conn.execute(

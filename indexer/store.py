@@ -17,7 +17,7 @@ from indexer.derived import DerivedView
 from indexer.filters import Filters
 from indexer.keyword_index import KeywordIndex
 from indexer.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
-from indexer.paper import Paper
+from indexer.paper import Paper, embedding_text
 from indexer.snapshot import Snapshot
 from indexer.store_queries import StoreQueries
 from indexer.vector_index import VectorIndex, choose_kind
@@ -56,6 +56,7 @@ class Store(StoreQueries):
         self._files = derived.SegmentCache()
         self._caches: dict[str, tuple[int, object]] = {}
         self._cache_locks: dict[str, threading.Lock] = {}
+        self._refreshing: set[str] = set()
         with self._conn() as conn:
             conn.executescript(schema.SCHEMA)
 
@@ -443,6 +444,22 @@ class Store(StoreQueries):
             conn.rollback()
             conn.close()
 
+    def embedding_records(
+        self, batch: int = 20_000
+    ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+        """(ids, text hashes, vectors) of every paper from one snapshot, for export."""
+        with self.read_snapshot() as snap:
+            yield from snap.iter_embedding_records(batch)
+
+    def texts_snapshot(self) -> tuple[np.ndarray, list[str]]:
+        """(vids, embedding texts) of every paper from one snapshot, ascending vid."""
+        vids, texts = [], []
+        with self.read_snapshot() as snap:
+            for chunk, titles, abstracts in snap.iter_texts():
+                vids.append(chunk)
+                texts += [embedding_text(t, a) for t, a in zip(titles, abstracts, strict=True)]
+        return (np.concatenate(vids) if vids else np.zeros(0, dtype=np.int64)), texts
+
     def pruned_through(self) -> int:
         """Change-log entries up to this generation have been deleted."""
         row = self._conn().execute("SELECT value FROM meta WHERE key = 'pruned'").fetchone()
@@ -474,9 +491,32 @@ class Store(StoreQueries):
             self._caches[name] = (generation, value)
             return value
 
-    def forget(self, name: str, value) -> None:
-        """Replace a cached value for the current generation (a maker that ran elsewhere)."""
-        self._caches[name] = (self.generation(), value)
+    def latest(self, name: str, make: Callable[[], T]) -> T:
+        """The newest value made from the whole index. When the index has changed since it was
+        made, it is returned as it is while a new one is made in a background thread; only the
+        first call, when there is none, waits for `make`."""
+        generation = self.generation()
+        held = self._caches.get(name)
+        if held is None:
+            with self._cache_locks.setdefault(name, threading.Lock()):
+                held = self._caches.get(name)
+                if held is None:
+                    held = (generation, make())
+                    self._caches[name] = held
+            return held[1]
+        if held[0] != generation and name not in self._refreshing:
+            self._refreshing.add(name)
+            threading.Thread(target=self._remake, args=(name, make), daemon=True).start()
+        return held[1]
+
+    def _remake(self, name: str, make: Callable[[], object]) -> None:
+        try:
+            generation = self.generation()
+            self._caches[name] = (generation, make())
+        except Exception:  # the previous value keeps answering; the next change retries
+            log.exception("remaking %s for %s failed", name, self.index_dir)
+        finally:
+            self._refreshing.discard(name)
 
     # ---- derived scores ------------------------------------------------------------------
     def save_novelty(

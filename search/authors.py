@@ -136,10 +136,9 @@ def author_profile(engine: Engine, name: str) -> AuthorProfile:
             + (f"; similar names: {hint}" if hint else "")
             + " (find names with `paperscope authors PREFIX`)"
         )
-    vids = sorted({vid for vid, _ in rows})
-    papers = store.papers_by_vids(vids)
-    order = sorted(range(len(papers)), key=lambda i: _newest_first(papers[i]))
-    papers, vids = [papers[i] for i in order], [vids[i] for i in order]
+    pairs = store.papers_with_vids(sorted({vid for vid, _ in rows}))
+    pairs.sort(key=lambda pair: _newest_first(pair[1]))
+    vids, papers = [v for v, _ in pairs], [p for _, p in pairs]
     citations, h_index, citations_note = _citations(papers)
     novelty = stored_percentiles(engine, vids)
     ai = ai_probabilities(store, vids, [ai_label(p.categories) for p in papers])

@@ -78,12 +78,14 @@ def recommend(
         (weights / norm)[None, :].astype(np.float32), k + len(excluded), allowed
     )
     found = [v for v in vids[0].tolist() if v >= 0 and v not in excluded][:k]
-    vectors = store.embeddings(found)
+    # Paired by vid: a paper removed since the search is left out, not a failure.
+    papers = store.papers_with_vids(found)
+    vectors = store.vectors.vectors(np.array([v for v, _ in papers], dtype=np.int64))
     scores = vectors @ weights + bias
     closeness = vectors @ positives.T
     out = []
-    for rank, (paper, score, sims) in enumerate(
-        zip(store.papers_by_vids(found), scores, closeness, strict=True), 1
+    for rank, ((_vid, paper), score, sims) in enumerate(
+        zip(papers, scores, closeness, strict=True), 1
     ):
         best = int(np.argmax(sims))
         out.append(Recommendation(paper, float(score), rank, positive_ids[best], float(sims[best])))

@@ -89,12 +89,12 @@ def related(
         citations_only=signals == "citations",
         k=k,
     )
-    papers = store.papers_by_vids([r[0] for r in ranked])
+    # Paired by vid: a paper removed since the ranking was taken is left out, not a failure.
+    papers = dict(store.papers_with_vids([r[0] for r in ranked]))
+    kept = [r for r in ranked if r[0] in papers]
     return [
-        RelatedHit(p, score, rank, signal, text, cit)
-        for rank, (p, (_vid, score, signal, text, cit)) in enumerate(
-            zip(papers, ranked, strict=True), 1
-        )
+        RelatedHit(papers[vid], score, rank, signal, text, cit)
+        for rank, (vid, score, signal, text, cit) in enumerate(kept, 1)
     ]
 
 

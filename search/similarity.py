@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer.paper import embedding_text
 from indexer.store import Store
-from models.errors import IndexMismatchError, InvalidQueryError
+from models.errors import InvalidQueryError
 from search.tfidf import TfidfIndex
 
 MAX_K = 100
@@ -27,9 +27,7 @@ DENSITY_K = 10
 # Papers (evenly spaced) whose scores estimate the mean and spread of each signal.
 STATS_SAMPLE = 2048
 _ROW_BLOCK = 256
-
-_models: dict[str, tuple[int, TextModel]] = {}
-_models_lock = threading.Lock()
+LEXICAL_MODEL = "related-lexical"
 
 
 def check_k(k: int, max_k: int = MAX_K) -> None:
@@ -38,62 +36,44 @@ def check_k(k: int, max_k: int = MAX_K) -> None:
 
 
 @dataclass
-class TextModel:
-    """What related-paper scoring keeps in memory per index generation: the embeddings and the
-    TF-IDF matrix (unigrams and bigrams) in vid order, and the local densities computed so far
-    (NaN until needed). Memory is about N x (4 x dim + 12 x terms per paper) bytes."""
+class LexicalModel:
+    """The TF-IDF rows (unigrams and bigrams) of the papers of one snapshot in vid order, and
+    the local densities computed so far (NaN until needed); dense densities are kept beside them
+    by vid. Memory is about N x 12 x terms per paper bytes; the vectors are the view's."""
 
     vids: np.ndarray
-    matrix: np.ndarray
     tfidf: TfidfIndex
-    dense_density: np.ndarray
     lexical_density: np.ndarray
+    dense_density: dict[int, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def for_store(cls, store: Store) -> TextModel:
-        """Built on first use and kept until the index changes (tokenises every paper once)."""
-        key, generation = str(store.index_dir), store.generation()
-        with _models_lock:
-            cached = _models.get(key)
-            if cached and cached[0] == generation:
-                return cached[1]
-        rows = store.papers_text_in_vid_order()
-        vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        texts = [embedding_text(r[1], r[2]) for r in rows]
-        parts = list(store.iter_embeddings())
-        stored = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-        if not np.array_equal(stored, vids):
-            raise IndexMismatchError("papers and embeddings differ: run `paperscope reindex`")
-        matrix = np.vstack([p[1] for p in parts]) if parts else np.zeros((0, store.dim), "f4")
-        n = len(vids)
-        model = cls(
-            vids,
-            np.ascontiguousarray(matrix, dtype=np.float32),
-            TfidfIndex.build(np.arange(n).tolist(), texts, bigrams=True, min_df=2),
-            np.full(n, np.nan),
-            np.full(n, np.nan),
-        )
-        with _models_lock:
-            _models[key] = (generation, model)
-        return model
+    def build(cls, store: Store) -> LexicalModel:
+        """Tokenise every paper of one snapshot (full-corpus work: run off the request path)."""
+        vids, texts = store.texts_snapshot()
+        tfidf = TfidfIndex.build(np.arange(len(vids)).tolist(), texts, bigrams=True, min_df=2)
+        return cls(vids, tfidf, np.full(len(vids), np.nan))
 
-    def rows_of(self, vids: np.ndarray) -> np.ndarray:
-        """Row of each vid (all must be present)."""
-        return np.searchsorted(self.vids, vids)
+    def row_of(self, vid: int) -> int | None:
+        at = int(np.searchsorted(self.vids, vid))
+        return at if at < len(self.vids) and self.vids[at] == vid else None
 
-    def densities(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(dense r, lexical r) of the given rows: mean similarity to the DENSITY_K nearest."""
+    def lexical_densities(self, rows: np.ndarray) -> np.ndarray:
+        """Lexical r of the given model rows: mean TF-IDF cosine to the DENSITY_K nearest."""
         with self.lock:
-            todo = rows[np.isnan(self.dense_density[rows])]
+            todo = np.unique(rows[np.isnan(self.lexical_density[rows])])
         for start in range(0, len(todo), _ROW_BLOCK):
-            block = np.unique(todo[start : start + _ROW_BLOCK])
-            dense = _top_mean(self.matrix[block] @ self.matrix.T, block)
-            lexical = _top_mean(self.tfidf.similarities(block.tolist()), block)
+            block = todo[start : start + _ROW_BLOCK]
+            values = _top_mean(self.tfidf.similarities(block.tolist()), block)
             with self.lock:
-                self.dense_density[block] = dense
-                self.lexical_density[block] = lexical
-        return self.dense_density[rows], self.lexical_density[rows]
+                self.lexical_density[block] = values
+        return self.lexical_density[rows]
+
+
+def lexical_model(store: Store) -> LexicalModel:
+    """The newest lexical model of the index. After a write the previous one answers while the
+    next is built in the background; only an index that never had one builds it on the spot."""
+    return store.latest(LEXICAL_MODEL, lambda: LexicalModel.build(store))
 
 
 def text_similarity(
@@ -107,28 +87,54 @@ def text_similarity(
 
     Candidates are the top max(depth, MIN_DEPTH) papers of either signal among `allowed`
     (sorted vids; None = all), plus the vids in `also` that are allowed. Returns vid -> score.
+    Dense candidates come from the vector index (exact or HNSW, as search), so no request
+    scans every vector; a paper newer than the lexical model is scored with its vocabulary.
     """
-    model = TextModel.for_store(store)
+    view = store.view()
+    vectors = view.vectors
+    model = lexical_model(store)
     depth = max(depth, MIN_DEPTH)
-    pool = np.arange(len(model.vids))
-    if allowed is not None:
-        pool = model.rows_of(np.intersect1d(model.vids, allowed))
+    pool = (
+        vectors.table.live_vids
+        if allowed is None
+        else np.intersect1d(vectors.table.live_vids, allowed)
+    )
     if len(pool) == 0:
         return {}
-    row = int(model.rows_of(np.array([vid]))[0])
-    dense = model.matrix @ model.matrix[row]
-    lexical = model.tfidf.similarities([row])[0]
-    candidates = np.union1d(_top(pool, dense[pool], depth), _top(pool, lexical[pool], depth))
+    query = vectors.vectors(np.array([vid]))[0]
+    _, dense_top = vectors.search(query, depth, None if allowed is None else pool)
+    lexical_all = _lexical_row(store, model, vid)
+    in_model = _model_rows(model, pool)
+    lexical_pool = np.where(in_model >= 0, lexical_all[in_model.clip(min=0)], 0.0)
+    lexical_top = pool[_top(np.arange(len(pool)), lexical_pool, depth)]
+    candidates = np.union1d(dense_top[0][dense_top[0] >= 0], lexical_top)
     if also is not None and len(also):
-        wanted = np.intersect1d(also, model.vids[pool])
-        candidates = np.union1d(candidates, model.rows_of(wanted))
+        candidates = np.union1d(candidates, np.intersect1d(also, pool))
     sample = pool[:: max(1, len(pool) // STATS_SAMPLE)]
-    dense_c, lexical_c = _csls(model, dense, lexical, candidates)
-    dense_s, lexical_s = _csls(model, dense, lexical, sample)
+    dense_c, lexical_c = _csls(store, view, model, query, lexical_all, candidates)
+    dense_s, lexical_s = _csls(store, view, model, query, lexical_all, sample)
     combined = (dense_c - dense_s.mean()) / max(dense_s.std(), 1e-9) + (
         lexical_c - lexical_s.mean()
     ) / max(lexical_s.std(), 1e-9)
-    return dict(zip(model.vids[candidates].tolist(), combined.tolist(), strict=True))
+    return dict(zip(candidates.tolist(), combined.tolist(), strict=True))
+
+
+def _lexical_row(store: Store, model: LexicalModel, vid: int) -> np.ndarray:
+    """TF-IDF cosine of paper `vid` to every paper of the model."""
+    row = model.row_of(vid)
+    if row is not None:
+        return model.tfidf.similarities([row])[0]
+    paper = store.papers_by_vids([vid])
+    text = embedding_text(paper[0].title, paper[0].abstract) if paper else ""
+    return model.tfidf.similarities_of(model.tfidf.vectorize([text]))[0]
+
+
+def _model_rows(model: LexicalModel, vids: np.ndarray) -> np.ndarray:
+    """Row of each vid in the model, -1 for papers newer than it."""
+    if not len(model.vids):
+        return np.full(len(vids), -1, dtype=np.int64)
+    at = np.searchsorted(model.vids, vids).clip(max=len(model.vids) - 1)
+    return np.where(model.vids[at] == vids, at, -1)
 
 
 def _top(rows: np.ndarray, scores: np.ndarray, depth: int) -> np.ndarray:
@@ -138,11 +144,42 @@ def _top(rows: np.ndarray, scores: np.ndarray, depth: int) -> np.ndarray:
 
 
 def _csls(
-    model: TextModel, dense: np.ndarray, lexical: np.ndarray, rows: np.ndarray
+    store: Store,
+    view,
+    model: LexicalModel,
+    query: np.ndarray,
+    lexical_all: np.ndarray,
+    vids: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """2 cos(q, x) - r(x) for each row x, dense and lexical (r(q) is the same for all: left out)."""
-    dense_r, lexical_r = model.densities(rows)
-    return 2 * dense[rows].astype(np.float64) - dense_r, 2 * lexical[rows] - lexical_r
+    """2 cos(q, x) - r(x) for each paper x, dense and lexical (r(q) is the same for all)."""
+    dense = view.vectors.vectors(vids) @ query
+    rows = _model_rows(model, vids)
+    known = rows >= 0
+    lexical = np.zeros(len(vids))
+    lexical_r = np.zeros(len(vids))
+    lexical[known] = lexical_all[rows[known]]
+    lexical_r[known] = model.lexical_densities(rows[known])
+    return 2 * dense.astype(np.float64) - _dense_densities(
+        view, model, vids
+    ), 2 * lexical - lexical_r
+
+
+def _dense_densities(view, model: LexicalModel, vids: np.ndarray) -> np.ndarray:
+    """Dense r of each paper: mean cosine to its DENSITY_K nearest papers (itself left out),
+    found through the vector index and kept with the lexical model."""
+    with model.lock:
+        todo = [v for v in vids.tolist() if v not in model.dense_density]
+    for start in range(0, len(todo), _ROW_BLOCK):
+        block = np.array(todo[start : start + _ROW_BLOCK], dtype=np.int64)
+        scores, found = view.vectors.search(view.vectors.vectors(block), DENSITY_K + 1)
+        values = {}
+        for v, row_s, row_v in zip(block.tolist(), scores, found, strict=True):
+            others = row_s[(row_v != v) & (row_v >= 0)][:DENSITY_K]
+            values[v] = float(others.mean()) if len(others) else 0.0
+        with model.lock:
+            model.dense_density.update(values)
+    with model.lock:
+        return np.array([model.dense_density[v] for v in vids.tolist()], dtype=np.float64)
 
 
 def _top_mean(sims: np.ndarray, own_rows: np.ndarray) -> np.ndarray:

@@ -17,9 +17,19 @@ class TfidfIndex:
     L2-normalised; tokens as in the BM25 index (stemmed, stopwords dropped), optionally with
     bigrams of adjacent tokens ("neural network"), terms in fewer than `min_df` papers dropped."""
 
-    def __init__(self, keys: list, matrix: sp.csr_matrix) -> None:
+    def __init__(
+        self,
+        keys: list,
+        matrix: sp.csr_matrix,
+        vocab: dict[str, int] | None = None,
+        idf: np.ndarray | None = None,
+        bigrams: bool = False,
+    ) -> None:
         self.keys = keys
         self.matrix = matrix
+        self.vocab = vocab or {}
+        self.idf = idf
+        self.bigrams = bigrams
         self._columns = sp.csr_matrix(matrix.T)  # transposed once: each query is a row product
         self._row = {key: i for i, key in enumerate(keys)}
 
@@ -30,9 +40,7 @@ class TfidfIndex:
         vocab: dict[str, int] = {}
         rows, cols, counts = [], [], []
         for i, text in enumerate(texts):
-            tokens = tokenize(text)
-            terms = tokens + ([f"{a} {b}" for a, b in pairwise(tokens)] if bigrams else [])
-            for term, count in Counter(terms).items():
+            for term, count in Counter(_terms(text, bigrams)).items():
                 rows.append(i)
                 cols.append(vocab.setdefault(term, len(vocab)))
                 counts.append(count)
@@ -42,11 +50,29 @@ class TfidfIndex:
         if min_df > 1:
             keep = np.flatnonzero(df >= min_df)
             matrix, df = matrix[:, keep], df[keep]
-        matrix.data = 1 + np.log(matrix.data)
-        matrix = matrix @ sp.diags((np.log((1 + n) / (1 + df)) + 1).astype(np.float32))
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        matrix = sp.diags((1 / np.maximum(norms, 1e-12)).astype(np.float32)) @ matrix
-        return cls(list(keys), sp.csr_matrix(matrix, dtype=np.float32))
+            terms = sorted(vocab, key=vocab.__getitem__)
+            vocab = {terms[old]: new for new, old in enumerate(keep.tolist())}
+        idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+        return cls(list(keys), _weigh(matrix, idf), vocab, idf, bigrams)
+
+    def vectorize(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Rows for texts outside the index, weighted with its vocabulary and idf (unknown terms
+        are dropped): a paper added since the index was built is compared the same way."""
+        rows, cols, counts = [], [], []
+        for i, text in enumerate(texts):
+            for term, count in Counter(_terms(text, self.bigrams)).items():
+                col = self.vocab.get(term)
+                if col is not None:
+                    rows.append(i)
+                    cols.append(col)
+                    counts.append(count)
+        shape = (len(texts), len(self.vocab))
+        matrix = sp.csr_matrix((counts, (rows, cols)), shape=shape, dtype=np.float32)
+        return _weigh(matrix, self.idf)
+
+    def similarities_of(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Cosine of each given (vectorised) row to every paper, shape (rows, len(self))."""
+        return np.asarray((rows @ self._columns).todense(), dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -71,3 +97,18 @@ class TfidfIndex:
                 sims[self._row[other]] = -np.inf
         top = np.argsort(-sims, kind="stable")[:k]
         return [self.keys[i] for i in top if np.isfinite(sims[i])]
+
+
+def _terms(text: str, bigrams: bool) -> list[str]:
+    tokens = tokenize(text)
+    return tokens + ([f"{a} {b}" for a, b in pairwise(tokens)] if bigrams else [])
+
+
+def _weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf times idf, rows L2-normalised."""
+    matrix = counts.copy()
+    matrix.data = 1 + np.log(matrix.data)
+    matrix = matrix @ sp.diags(idf)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    matrix = sp.diags((1 / np.maximum(norms, 1e-12)).astype(np.float32)) @ matrix
+    return sp.csr_matrix(matrix, dtype=np.float32)

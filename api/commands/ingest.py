@@ -47,6 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "to 500k, then hnsw_sq8: 8-bit vectors, a quarter of the memory)",
     )
     parser.add_argument(
+        "--embeddings",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="vectors made elsewhere (embeddings.json with a .npy matrix and ids.txt, or the "
+        "Parquet files of `paperscope export-embeddings` / `embed`); only records without one "
+        "are embedded",
+    )
+    parser.add_argument(
         "--batch-size",
         type=int,
         default=None,
@@ -56,12 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer import embeddings_io
     from indexer.ingest import ingest
     from indexer.readers.detect import parse_mapping
     from indexer.store import Store
     from models.encoder import load_encoder
 
     mapping = parse_mapping(args.map) if args.map else None
+    given = embeddings_io.read(args.embeddings) if args.embeddings else None
     windows = args.max_windows if args.max_windows is not None else settings.max_windows
     if windows is None:  # the existing index's choice, else every window
         windows = Store.existing_max_windows(settings.index_dir) or 0
@@ -79,6 +90,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         mapping=mapping,
         keep_title_only=args.keep_title_only,
         progress=not settings.quiet,
+        embeddings=given,
         **({"batch_size": args.batch_size} if args.batch_size else {}),
     )
     if args.json:
@@ -93,6 +105,7 @@ def _summary(report, total: int, index_dir: Path) -> str:
     lines = [
         f"read {report.read}, added {report.added}, updated {report.updated}, "
         f"unchanged {report.unchanged}, embedded {report.embedded}, "
+        f"vectors imported {report.imported}, "
         f"skipped {report.skipped_total} in {report.seconds:.1f}s "
         f"({report.read / max(report.seconds, 1e-9):.0f} papers/s)",
         f"index {index_dir}: {total} papers",

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     model = canonical_model_name(settings.model) if settings.model else None
     store = Store.open(settings.index_dir, model)
     missing = store.remove(args.ids)
-    store.sync_derived()
+    store.flush()
     removed = len(args.ids) - len(missing)
     print(f"removed {removed} papers; index now holds {store.count()}")
     if missing:
