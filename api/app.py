@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_response, install_error_handlers
 from api.settings import Settings
 from search.engine import Engine
+from search.novelty_cohorts import ensure_fresh
+from search.similarity import lexical_model
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,13 @@ characters, at most {max_positives} papers in one recommendation request. Writes
 """
 
 
+def start_background_work(engine: Engine) -> None:
+    """Whole-index work that pages need, started now so that no request runs it: stored novelty
+    scores and the lexical model of related papers."""
+    ensure_fresh(engine)
+    threading.Thread(target=lexical_model, args=(engine.store,), daemon=True).start()
+
+
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The API over `settings.index_dir`; pass an already open `engine` to share one (tests)."""
 
@@ -56,6 +66,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
             # Once per process, not per request; raises NotFoundError/IndexMismatchError early.
             app.state.engine = Engine.open(settings.index_dir, settings.model)
         log.info("serving %s (%d papers)", settings.index_dir, app.state.engine.store.count())
+        start_background_work(app.state.engine)
         yield
 
     writes = "enabled (Authorization: Bearer token)" if settings.api_token else "disabled"

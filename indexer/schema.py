@@ -67,9 +67,28 @@ CREATE TABLE IF NOT EXISTS novelty (
     max_similarity REAL,
     prior_count INTEGER NOT NULL,
     percentile REAL,
-    generation INTEGER NOT NULL
+    generation INTEGER NOT NULL,
+    -- The k-th nearest prior similarity and the vids of the nearest prior papers (int64 LE):
+    -- what an incremental update needs to know which scores a write can change.
+    kth_similarity REAL,
+    neighbours BLOB
 );
 """
+
+# Columns added after the first release: (table, column, declaration).
+ADDED_COLUMNS = (
+    ("novelty", "kth_similarity", "REAL"),
+    ("novelty", "neighbours", "BLOB"),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns an older index lacks (SQLite's ALTER TABLE ADD COLUMN is instant)."""
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
 
 PAPER_COLUMNS = (
     "id, title, abstract, published, date_precision, year, updated, venue, doi, url, code_url, "

@@ -59,6 +59,7 @@ class Store(StoreQueries):
         self._refreshing: set[str] = set()
         with self._conn() as conn:
             conn.executescript(schema.SCHEMA)
+            schema.migrate(conn)
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -491,6 +492,10 @@ class Store(StoreQueries):
             self._caches[name] = (generation, value)
             return value
 
+    def remember(self, name: str, value: object) -> None:
+        """Replace a cached value for the current generation (made by the caller)."""
+        self._caches[name] = (self.generation(), value)
+
     def latest(self, name: str, make: Callable[[], T]) -> T:
         """The newest value made from the whole index. When the index has changed since it was
         made, it is returned as it is while a new one is made in a background thread; only the
@@ -519,20 +524,53 @@ class Store(StoreQueries):
             self._refreshing.discard(name)
 
     # ---- derived scores ------------------------------------------------------------------
-    def save_novelty(
-        self,
-        rows: Iterable[tuple[int, float | None, float | None, int, float | None]],
-        *,
-        generation: int,
-        replace_all: bool = False,
-    ) -> None:
-        """Store novelty rows (vid, raw, max_similarity, prior_count, percentile) computed at
-        `generation`; replace_all clears the table first. Derived data: no generation bump."""
+    def save_novelty(self, rows: Iterable[tuple], *, generation: int) -> None:
+        """Replace the stored novelty scores with `rows` (vid, raw, max_similarity, prior_count,
+        percentile, kth_similarity, neighbour vids) computed as of `generation`. Derived data:
+        no generation bump."""
         conn = self._conn()
         with self._lock, conn:
-            if replace_all:
-                conn.execute("DELETE FROM novelty")
+            conn.execute("DELETE FROM novelty")
             conn.executemany(
-                "INSERT OR REPLACE INTO novelty VALUES (?, ?, ?, ?, ?, ?)",
-                [(*row, generation) for row in rows],
+                "INSERT INTO novelty (vid, raw, max_similarity, prior_count, percentile, "
+                "generation, kth_similarity, neighbours) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (*row[:5], generation, row[5], np.asarray(row[6], dtype="<i8").tobytes())
+                    for row in rows
+                ],
             )
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('novelty_generation', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(generation),),
+            )
+
+    def novelty_generation(self) -> int | None:
+        """The generation the stored novelty scores reflect; None before the first scoring."""
+        row = (
+            self._conn()
+            .execute("SELECT value FROM meta WHERE key = 'novelty_generation'")
+            .fetchone()
+        )
+        return int(row[0]) if row else None
+
+    def novelty_state(self, k: int) -> dict[int, tuple]:
+        """vid -> (raw, max_similarity, prior_count, kth_similarity, neighbour vids) of every
+        stored score (neighbours padded with -1 to k)."""
+        out = {}
+        rows = self._conn().execute(
+            "SELECT vid, raw, max_similarity, prior_count, kth_similarity, neighbours FROM novelty"
+        )
+        for vid, raw, top, prior, kth, blob in rows:
+            found = np.frombuffer(blob or b"", dtype="<i8")
+            neighbours = np.full(k, -1, dtype=np.int64)
+            neighbours[: min(k, len(found))] = found[:k]
+            out[vid] = (raw, top, prior, kth, neighbours)
+        return out
+
+    def changed_since(self, generation: int) -> np.ndarray | None:
+        """Vids changed after `generation`, None when the change log no longer reaches back."""
+        if generation < self.pruned_through():
+            return None
+        with self.read_snapshot() as snap:
+            return snap.changed_since(generation)

@@ -178,18 +178,13 @@ class StoreQueries:
         )
 
     # ---- novelty -------------------------------------------------------------------------
-    def novelty_count(self, generation: int) -> int:
-        """Number of novelty rows computed at `generation`."""
-        return self._scalar("SELECT COUNT(*) FROM novelty WHERE generation = ?", (generation,))
-
-    def novelty_raws_by_year(self, min_prior: int, generation: int) -> list[tuple[int, int, float]]:
-        """(year, vid, raw) of scores from `generation` with at least `min_prior` earlier
-        papers, ascending year."""
+    def novelty_raws_by_year(self, min_prior: int) -> list[tuple[int, int, float]]:
+        """(year, vid, raw) of the stored scores with at least `min_prior` earlier papers,
+        ascending year."""
         return self._rows(
             "SELECT p.year, n.vid, n.raw FROM novelty n JOIN papers p ON p.vid = n.vid "
-            "WHERE n.raw IS NOT NULL AND n.prior_count >= ? AND n.generation = ? "
-            "ORDER BY p.year",
-            (min_prior, generation),
+            "WHERE n.raw IS NOT NULL AND n.prior_count >= ? ORDER BY p.year",
+            (min_prior,),
         )
 
     def novelty_percentiles(self, vids: Iterable[int]) -> list[tuple[int, float | None, float]]:

@@ -195,10 +195,12 @@ class VectorIndex:
         allowed: np.ndarray | None = None,
         *,
         ef_search: int | None = None,
+        exact: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, vids) per query row, shape (m, k'), best first, ties by vid, with
         k' = min(k, papers allowed): never fewer. `allowed` (vids) restricts results exactly.
-        `ef_search` overrides the HNSW beam (recall against speed; benchmarks)."""
+        `ef_search` overrides the HNSW beam (recall against speed; benchmarks); `exact` scores
+        every allowed row instead (novelty, whose scores must not depend on the index kind)."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         _use_threads(len(queries))
         if allowed is None:
@@ -212,7 +214,7 @@ class VectorIndex:
         if k <= 0:
             empty = np.zeros((len(queries), 0))
             return empty.astype(np.float32), empty.astype(np.int64)
-        ann_rows = self.ann_rows if self.ann is not None else 0
+        ann_rows = self.ann_rows if self.ann is not None and not exact else 0
         parts = []
         if ann_rows:
             parts.append(self._ann_part(queries, k, pool, ann_rows, ef_search))

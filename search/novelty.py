@@ -32,7 +32,7 @@ from search.novelty_cohorts import (
     score_all,
     stored_percentiles,
 )
-from search.novelty_scan import percentile_of
+from search.novelty_scan import neighbour_similarities, percentile_of
 from search.similarity import check_k
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> No
             "known to come before it: add a date to score it",
             k,
         )
-    vector = store.embeddings([vid])[0]
+    vector = store.vectors.vectors(np.array([vid]))[0]
     return _score(engine, vector, span[0], paper.year, paper.published, paper.id, vid, k)
 
 
@@ -162,8 +162,16 @@ def _score(
             k,
             year=year,
         )
-    sims, vids = store.vectors.search(vector[None, :], min(k, len(prior)), prior)
-    sims, vids = sims[0][vids[0] >= 0].astype(float), vids[0][vids[0] >= 0]
+    vectors = store.vectors
+    # Exact, whatever the index kind, and in float64 from the neighbours: the stored scores
+    # are computed the same way, so a live score ranks against them fairly.
+    _, vids = vectors.search(vector[None, :], min(k, len(prior)), prior, exact=True)
+    vids = vids[0][vids[0] >= 0]
+    if not len(vids):
+        return _unscored(paper_id, published, "no earlier paper could be compared", k, year=year)
+    sims = neighbour_similarities(vectors, vector, vids)
+    order = np.lexsort((vids, -sims))
+    sims, vids = sims[order], vids[order]
     raw, top = 1.0 - float(sims.mean()), float(sims[0])
     too_few = len(prior) < max(k, MIN_PRIOR)
     papers = store.papers_by_vids(vids[:EVIDENCE])

@@ -1,4 +1,14 @@
-"""Stored novelty scores: score every paper at once; the per-year cohorts that calibrate them."""
+"""Stored novelty scores, kept up to date off the request path, and the per-year cohorts that
+calibrate them.
+
+`refresh` brings the stored scores to the index's generation. The first time (or when the
+change log no longer reaches back) it scores every paper; after that it rescores only what a
+write can have changed: the new and changed papers, the papers that had a removed or replaced
+version among their nearest prior papers, and the later papers a new version comes closer to
+than their k-th neighbour. Prior counts and percentiles are recomputed for all (cheap). A
+request never scores the corpus: `ensure_fresh` starts a refresh in the background and the
+request answers from the scores stored so far.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +18,9 @@ import time
 
 import numpy as np
 
+from search import periods
 from search.engine import Engine
-from search.novelty_scan import percentile_of, prior_knn
+from search.novelty_scan import PriorScan, percentile_of, prior_knn
 
 log = logging.getLogger(__name__)
 
@@ -19,21 +30,134 @@ MIN_PRIOR = 20
 # A year needs this many other scored papers to calibrate against; else the latest earlier year
 # that has them is used, and the explanation says so.
 MIN_COHORT = 5
+# Rows of later papers compared with new versions at a time.
+_COMPARE_BLOCK = 65_536
+COHORTS = "novelty-cohorts"
 
-# year -> (vids, raw scores) of the papers that calibrate that year; cached per generation.
+# year -> (vids, raw scores) of the papers that calibrate that year.
 Cohorts = dict[int, tuple[np.ndarray, np.ndarray]]
-_cohort_cache: dict[str, tuple[int, Cohorts]] = {}
-_cache_lock = threading.Lock()
-_score_lock = threading.Lock()
+_refresh_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
 
 
 def score_all(engine: Engine, *, progress: bool = True) -> int:
-    """Score every dated paper (k=DEFAULT_K) and store raw, max similarity, prior count and
-    percentile in the `novelty` table with the current generation. Returns papers scored."""
+    """Score every dated paper (k=DEFAULT_K) from scratch and store the scores; returns how
+    many papers have a score."""
+    return refresh(engine, progress=progress, full=True)
+
+
+def refresh(engine: Engine, *, progress: bool = False, full: bool = False) -> int:
+    """Bring the stored scores up to the index's current generation (one refresh at a time per
+    index in this process); returns how many papers have a score."""
     store = engine.store
-    started = time.perf_counter()
-    generation = store.generation()
-    scan = prior_knn(store, DEFAULT_K, progress=progress)
+    with _refresh_lock(store):
+        started = time.perf_counter()
+        view = store.view()
+        generation = view.generation
+        bounds = periods.all_bounds(store)
+        stored_at = store.novelty_generation()
+        changed = None if full or stored_at is None else store.changed_since(stored_at)
+        if changed is None:
+            scan = prior_knn(view.vectors, bounds, DEFAULT_K, progress=progress)
+            how = "all papers"
+        elif stored_at == generation:
+            return int(np.isfinite(_stored_scan(store, bounds).raw).sum())
+        else:
+            scan = _updated_scan(engine, view, bounds, changed, progress)
+            how = "incrementally"
+        store.save_novelty(_rows(scan), generation=generation)
+        scored = int(np.isfinite(scan.raw).sum())
+        log.info(
+            "novelty: %d papers scored (%s) in %.1fs", scored, how, time.perf_counter() - started
+        )
+        return scored
+
+
+def ensure_fresh(engine: Engine) -> bool:
+    """Start a background refresh when the stored scores lag behind the index; True when they
+    are current now."""
+    store = engine.store
+    if store.novelty_generation() == store.generation():
+        return True
+    lock = _refresh_lock(store)
+    if not lock.locked():
+        threading.Thread(target=_refresh_quietly, args=(engine,), daemon=True).start()
+    return False
+
+
+def _refresh_quietly(engine: Engine) -> None:
+    try:
+        refresh(engine)
+    except Exception:  # the stored scores keep answering; the next request retries
+        log.exception("novelty refresh of %s failed", engine.store.index_dir)
+
+
+def _refresh_lock(store) -> threading.Lock:
+    with _locks_guard:
+        return _refresh_locks.setdefault(str(store.index_dir), threading.Lock())
+
+
+def _stored_scan(store, bounds) -> PriorScan:
+    """The stored scores laid out as a scan of the current dated papers (NaN where none)."""
+    vids, _starts, _ends, years = bounds
+    state = store.novelty_state(DEFAULT_K)
+    n = len(vids)
+    scan = PriorScan(
+        vids,
+        years,
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.zeros(n, dtype=np.int64),
+        np.full((n, DEFAULT_K), -1, dtype=np.int64),
+    )
+    for i, vid in enumerate(vids.tolist()):
+        held = state.get(vid)
+        if held is None or held[0] is None:
+            continue
+        raw, top, prior, kth, neighbours = held
+        scan.raw[i], scan.max_similarity[i] = raw, top
+        scan.kth_similarity[i] = -1.0 if kth is None else kth
+        scan.prior_count[i] = prior
+        scan.neighbours[i] = neighbours
+    return scan
+
+
+def _updated_scan(engine: Engine, view, bounds, changed: np.ndarray, progress: bool) -> PriorScan:
+    """The stored scores updated for the papers `changed` since they were computed."""
+    vids, starts, ends, _years = bounds
+    scan = _stored_scan(engine.store, bounds)
+    new = np.intersect1d(vids, changed)  # new or changed versions that are dated
+    affected = np.isin(scan.neighbours, changed).any(axis=1)  # lost a neighbour
+    affected |= np.isin(vids, new)
+    affected |= ~np.isfinite(scan.raw)  # never scored (e.g. just dated)
+    if len(new):
+        affected |= _closer_than_kth(view.vectors, vids, starts, ends, scan, new)
+    update = prior_knn(view.vectors, bounds, DEFAULT_K, only=vids[affected], progress=progress)
+    rows = np.flatnonzero(affected)
+    for name in ("raw", "max_similarity", "kth_similarity"):
+        getattr(scan, name)[rows] = getattr(update, name)[rows]
+    scan.neighbours[rows] = update.neighbours[rows]
+    scan.prior_count = update.prior_count  # counts move with every earlier paper added
+    return scan
+
+
+def _closer_than_kth(vectors, vids, starts, ends, scan: PriorScan, new: np.ndarray) -> np.ndarray:
+    """Papers that a new version precedes and comes closer to than their k-th prior neighbour."""
+    at = np.searchsorted(vids, new)
+    queries = vectors.vectors(new)
+    out = np.zeros(len(vids), dtype=bool)
+    kth = np.where(np.isfinite(scan.kth_similarity), scan.kth_similarity, -np.inf)
+    for lo in range(0, len(vids), _COMPARE_BLOCK):
+        hi = min(len(vids), lo + _COMPARE_BLOCK)
+        sims = vectors.vectors(vids[lo:hi]) @ queries.T  # (block, new)
+        before = ends[at][None, :] < starts[lo:hi, None]
+        out[lo:hi] = ((sims >= kth[lo:hi, None] - 1e-6) & before).any(axis=1)
+    return out
+
+
+def _rows(scan: PriorScan) -> list[tuple]:
+    """Rows for the novelty table, percentiles within each year's eligible papers."""
     eligible = np.isfinite(scan.raw) & (scan.prior_count >= max(DEFAULT_K, MIN_PRIOR))
     cohorts: Cohorts = {}
     for year in np.unique(scan.years[eligible]).tolist():
@@ -47,56 +171,38 @@ def score_all(engine: Engine, *, progress: bool = True) -> int:
             cohort_year, raws = cohort_for(cohorts, int(scan.years[i]), vid)
             pct = None if cohort_year is None else percentile_of(raw, raws)
         top = float(scan.max_similarity[i]) if np.isfinite(scan.max_similarity[i]) else None
-        rows.append((vid, raw, top, int(scan.prior_count[i]), pct))
-    store.save_novelty(rows, generation=generation, replace_all=True)
-    with _cache_lock:
-        _cohort_cache[str(store.index_dir)] = (generation, cohorts)
-    log.info(
-        "novelty: scored %d papers in %.1fs",
-        int(np.isfinite(scan.raw).sum()),
-        time.perf_counter() - started,
-    )
-    return int(np.isfinite(scan.raw).sum())
+        kth = float(scan.kth_similarity[i]) if np.isfinite(scan.kth_similarity[i]) else None
+        neighbours = scan.neighbours[i][scan.neighbours[i] >= 0]
+        rows.append((vid, raw, top, int(scan.prior_count[i]), pct, kth, neighbours))
+    return rows
 
 
 def load_cohorts(engine: Engine) -> Cohorts:
-    """Stored scores by year, computed first (score_all) when missing or older than the index."""
+    """The stored scores by year (as of the last refresh; one is started when they lag)."""
     store = engine.store
-    key, generation = str(store.index_dir), store.generation()
-    with _cache_lock:
-        cached = _cohort_cache.get(key)
-    if cached and cached[0] == generation:
-        return cached[1]
-    fresh = store.novelty_count(generation)
-    dated = store.dated_count()
-    if fresh < dated or fresh == 0:
-        with _score_lock:  # concurrent requests wait for one scan instead of running their own
-            with _cache_lock:
-                cached = _cohort_cache.get(key)
-            if not (cached and cached[0] == generation):
-                score_all(engine, progress=False)
-        with _cache_lock:
-            return _cohort_cache[key][1]
-    rows = store.novelty_raws_by_year(max(DEFAULT_K, MIN_PRIOR), generation)
+    ensure_fresh(engine)
+    stored_at = store.novelty_generation()
+    held = store.cached(COHORTS, lambda: (stored_at, _read_cohorts(store)))
+    if held[0] != stored_at:  # a refresh finished since: read the new scores
+        held = (stored_at, _read_cohorts(store))
+        store.remember(COHORTS, held)
+    return held[1]
+
+
+def _read_cohorts(store) -> Cohorts:
     grouped: dict[int, list[tuple[int, float]]] = {}
-    for year, vid, raw in rows:
+    for year, vid, raw in store.novelty_raws_by_year(max(DEFAULT_K, MIN_PRIOR)):
         grouped.setdefault(year, []).append((vid, raw))
-    cohorts = {
+    return {
         year: (np.array([v for v, _ in items], dtype=np.int64), np.array([r for _, r in items]))
         for year, items in grouped.items()
     }
-    with _cache_lock:
-        _cohort_cache[key] = (generation, cohorts)
-    return cohorts
 
 
 def stored_percentiles(engine: Engine, vids: list[int]) -> dict[int, tuple[float | None, float]]:
-    """vid -> (percentile, raw) from the stored scores (computed first when missing)."""
-    load_cohorts(engine)
-    out: dict[int, tuple[float | None, float]] = {}
-    for vid, pct, raw in engine.store.novelty_percentiles(vids):
-        out[vid] = (pct, raw)
-    return out
+    """vid -> (percentile, raw) from the stored scores (a refresh is started when they lag)."""
+    ensure_fresh(engine)
+    return {vid: (pct, raw) for vid, pct, raw in engine.store.novelty_percentiles(vids)}
 
 
 def cohort_for(

@@ -1,10 +1,14 @@
-"""Exact k-nearest prior papers for every dated paper at once, by blocked matrix products.
+"""Exact k-nearest prior papers, for every dated paper at once or for a few of them.
 
 Papers are sorted by the last day their date may stand for; the papers certainly before paper i
 are then a prefix of that order (those ending before i's first day), so each block of queries is
-multiplied with one prefix of the matrix and the columns past each query's own prefix are masked.
-Cost is about N^2 * dim / 2 multiply-adds and N * dim floats of memory: seconds for 10^4 papers,
-minutes for 10^5.
+multiplied with one prefix of the sorted matrix and the columns past each query's own prefix are
+masked. Cost is about N^2 * dim / 2 multiply-adds: seconds for 10^4 papers, a minute for 10^5;
+memory is one sorted copy of the vectors while the scan runs (it runs off the request path).
+
+The similarities that make a score are recomputed in float64 from the chosen neighbours, so a
+score depends only on which papers are its neighbours, not on the shape of the matrix products:
+the same paper scores the same in a full scan, an incremental update and a live request.
 """
 
 from __future__ import annotations
@@ -14,77 +18,120 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from indexer.store import Store
-from search import periods
+from indexer.vector_index import VectorIndex
 
 QUERY_BLOCK = 512
 COLUMN_CHUNK = 8192
 
 
-@dataclass(frozen=True)
+@dataclass
 class PriorScan:
-    """Per dated paper (vid order): raw novelty and max similarity (NaN without prior papers)."""
+    """Per dated paper (vid order): raw novelty, max and k-th similarity (NaN without prior
+    papers), prior count, and the vids of its nearest prior papers (-1 pads short rows)."""
 
     vids: np.ndarray
     years: np.ndarray
     raw: np.ndarray
     max_similarity: np.ndarray
+    kth_similarity: np.ndarray
     prior_count: np.ndarray
+    neighbours: np.ndarray
 
 
-def prior_knn(store: Store, k: int, *, progress: bool = True) -> PriorScan:
-    """Score every dated paper against the papers certainly published before it."""
-    vids, starts, ends, years = periods.all_bounds(store)
+def prior_counts(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """How many papers end before each paper starts (date ordinals)."""
+    return np.searchsorted(np.sort(ends), starts, side="left")
+
+
+def prior_knn(
+    vectors: VectorIndex,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    k: int,
+    *,
+    only: np.ndarray | None = None,
+    progress: bool = True,
+) -> PriorScan:
+    """Score the dated papers (`bounds` = vids, start and end ordinals, years, in vid order)
+    against the papers certainly published before each; `only` (vids) limits which are scored
+    (the others come back NaN), every dated paper still counts as prior work."""
+    vids, starts, ends, years = bounds
     n = len(vids)
-    raw = np.full(n, np.nan)
-    top = np.full(n, np.nan)
-    matrix = _matrix(store, vids)
     by_end = np.argsort(ends, kind="stable")
-    ordered = matrix[by_end]
-    prior_count = np.searchsorted(ends[by_end], starts, side="left")
-    order = np.argsort(prior_count, kind="stable")
-    bar = tqdm(total=n, desc="novelty", unit=" papers", disable=True if not progress else None)
+    ordered = vectors.vectors(vids[by_end]) if n else np.zeros((0, vectors.dim), np.float32)
+    position = np.empty(n, dtype=np.int64)
+    position[by_end] = np.arange(n)
+    counts = np.searchsorted(ends[by_end], starts, side="left")
+    scan = PriorScan(
+        vids,
+        years,
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        counts,
+        np.full((n, k), -1, dtype=np.int64),
+    )
+    wanted = np.arange(n) if only is None else np.flatnonzero(np.isin(vids, only))
+    order = wanted[np.argsort(counts[wanted], kind="stable")]
+    bar = tqdm(
+        total=len(order), desc="novelty", unit=" papers", disable=True if not progress else None
+    )
     try:
-        for b in range(0, n, QUERY_BLOCK):
+        for b in range(0, len(order), QUERY_BLOCK):
             rows = order[b : b + QUERY_BLOCK]
-            best = _block_topk(matrix[rows], ordered, prior_count[rows], k)
-            kept = np.isfinite(best)
-            counts = kept.sum(axis=1)
-            has = counts > 0
-            sums = np.where(kept, best, 0.0).sum(axis=1)
-            raw[rows[has]] = 1.0 - sums[has] / counts[has]
-            top[rows[has]] = best[has].max(axis=1)
+            queries = ordered[position[rows]]
+            _, picked = _block_topk(queries, ordered, counts[rows], k)
+            for row, query, cols in zip(rows.tolist(), queries, picked, strict=True):
+                cols = cols[cols >= 0]
+                _fill(scan, row, query, vids[by_end][cols], ordered[cols])
             bar.update(len(rows))
     finally:
         bar.close()
-    return PriorScan(vids, years, raw, top, prior_count)
+    return scan
 
 
-def _block_topk(queries: np.ndarray, ordered: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
-    """Top-k cosines of each query among its own prefix of `ordered`; -inf fills short rows."""
+def _fill(
+    scan: PriorScan, row: int, query: np.ndarray, found: np.ndarray, rows: np.ndarray
+) -> None:
+    """Record one paper's score from its neighbours (float64 similarities, best first)."""
+    if not len(found):
+        return
+    sims = rows.astype(np.float64) @ query.astype(np.float64)
+    order = np.lexsort((found, -sims))
+    sims, found = sims[order], found[order]
+    scan.raw[row] = 1.0 - float(sims.mean())
+    scan.max_similarity[row] = float(sims[0])
+    scan.kth_similarity[row] = float(sims[-1]) if len(sims) == scan.neighbours.shape[1] else -1.0
+    scan.neighbours[row, : len(found)] = found
+
+
+def neighbour_similarities(
+    vectors: VectorIndex, query: np.ndarray, found: np.ndarray
+) -> np.ndarray:
+    """float64 cosines of a query to the given vids, as the scan computes them."""
+    return vectors.vectors(found).astype(np.float64) @ np.asarray(query, dtype=np.float64)
+
+
+def _block_topk(
+    queries: np.ndarray, ordered: np.ndarray, counts: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (cosines, column positions) of each query among its own prefix of `ordered`;
+    -inf / -1 fill short rows."""
     best = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    cols = np.full((len(queries), k), -1, dtype=np.int64)
     limit = int(counts.max()) if len(counts) else 0
     for c0 in range(0, limit, COLUMN_CHUNK):
         c1 = min(limit, c0 + COLUMN_CHUNK)
         sims = queries @ ordered[c0:c1].T
         sims[np.arange(c0, c1)[None, :] >= counts[:, None]] = -np.inf
         merged = np.concatenate([best, sims], axis=1)
+        merged_cols = np.concatenate(
+            [cols, np.broadcast_to(np.arange(c0, c1), (len(queries), c1 - c0))], axis=1
+        )
         keep = np.argpartition(-merged, k - 1, axis=1)[:, :k]
         best = np.take_along_axis(merged, keep, axis=1)
-    return best
-
-
-def _matrix(store: Store, vids: np.ndarray) -> np.ndarray:
-    """Embeddings of the sorted `vids`, row-aligned, read in batches."""
-    matrix = np.zeros((len(vids), store.dim), dtype=np.float32)
-    filled = np.zeros(len(vids), dtype=bool)
-    for batch_vids, vectors in store.iter_embeddings():
-        rows = np.searchsorted(vids, batch_vids)
-        hit = (rows < len(vids)) & (vids[np.minimum(rows, len(vids) - 1)] == batch_vids)
-        matrix[rows[hit]] = vectors[hit]
-        filled[rows[hit]] = True
-    assert filled.all(), "every paper has an embedding"
-    return matrix
+        cols = np.take_along_axis(merged_cols, keep, axis=1)
+    cols = np.where(np.isfinite(best), cols, -1)
+    return best, cols
 
 
 def percentile_of(raw: float, cohort: np.ndarray) -> float | None:

@@ -18,6 +18,7 @@ from indexer.readers.base import Skip
 from indexer.readers.detect import read_papers
 from indexer.store import Store
 from search.engine import Engine
+from search.novelty_cohorts import refresh
 
 _built: dict[str, Path] = {}
 
@@ -50,6 +51,7 @@ def discovery_engine(shared_data: Path, encoder, folder: Path | None = None) -> 
         base = Path(tempfile.mkdtemp(prefix="paperscope-discovery-")) / "idx"
         store = Store.create_or_open(base, encoder.name, encoder.dim)
         add_papers(Engine(store, encoder), real_papers(shared_data))
+        refresh(Engine(store, encoder))  # stored novelty, as serve's start-up job makes it
         _built["base"] = base
     target = Path(folder or tempfile.mkdtemp(prefix="paperscope-copy-")) / "idx"
     shutil.copytree(_built["base"], target)

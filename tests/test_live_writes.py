@@ -143,6 +143,30 @@ def test_reads_overlapping_writes_and_deletes_never_fail(arxiv, tmp_path):
     assert store.count() == len(store.vectors) == len(store.keywords) == 440
 
 
+def test_incremental_novelty_equals_scoring_everything_again(arxiv, tmp_path):
+    from search.novelty import novelty_of_paper
+    from search.novelty_cohorts import refresh, score_all
+
+    papers, vectors = arxiv
+    store = _store(tmp_path / "idx")
+    _write(store, papers[:700], vectors)
+    engine = Engine(store, FakeEncoder(dim=384))
+    score_all(engine, progress=False)
+    assert store.novelty_generation() == store.generation()
+    # New papers (some dated before existing ones, one an earlier copy), removals, a change.
+    earlier = dataclasses.replace(papers[650], id="copy-of-650", published=papers[0].published)
+    _write(store, papers[700:760], vectors)
+    store.write_batch([earlier], [], {earlier.id: vectors[papers[650].id]})
+    assert store.remove([p.id for p in papers[5:300:15]]) == []
+    refresh(engine)
+    incremental = store.novelty_rows()
+    score_all(engine, progress=False)
+    assert store.novelty_rows() == incremental
+    live = novelty_of_paper(engine, papers[650].id)
+    assert live.evidence[0].paper.id == "copy-of-650"  # the earlier copy is found
+    assert (live.raw, live.max_similarity) == incremental[papers[650].id][:2]
+
+
 def test_hybrid_pages_concatenate_to_one_ranking(arxiv, encoder, tmp_path):
     papers, vectors = arxiv
     store = _store(tmp_path / "idx")

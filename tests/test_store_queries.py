@@ -58,10 +58,10 @@ def test_title_keys_and_novelty_percentiles_span_chunks(store):
     keys = [title_key(f"Paper {i} about topic{i % 3}") for i in range(MANY)]
     vids = store.vids_by_title_keys(keys)
     assert sorted(vids) == sorted(v for _, v in store.ids_to_vids(f"p{i}" for i in range(MANY)))
-    store.save_novelty([(v, 0.5, 0.4, 3, float(v % 100)) for v in vids], generation=7)
+    store.save_novelty([(v, 0.5, 0.4, 3, float(v % 100), 0.3, [v]) for v in vids], generation=7)
     rows = store.novelty_percentiles(vids + [10**9])
     assert len(rows) == MANY and {r[0] for r in rows} == set(vids)
-    assert store.novelty_count(7) == MANY and store.novelty_count(8) == 0
+    assert store.novelty_generation() == 7
 
 
 def test_dates_are_intervals(store):

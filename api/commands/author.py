@@ -16,8 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from api.commands.authors import open_without_model
     from search.authors import author_profile
+    from search.novelty_cohorts import refresh
 
-    profile = author_profile(open_without_model(settings), args.name)
+    engine = open_without_model(settings)
+    refresh(engine, progress=not settings.quiet)  # a one-shot command: stored novelty up to date
+    profile = author_profile(engine, args.name)
     if args.json:
         print_json(profile.to_dict())
         return 0

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from models.errors import InvalidQueryError
     from search.engine import Engine
     from search.novelty import novelty_of_draft, novelty_of_paper, score_all
+    from search.novelty_cohorts import refresh
 
     draft = args.title is not None or args.abstract is not None
     if sum([bool(args.paper_id), draft, args.all]) != 1:
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"scored {scored} papers; stored in {settings.index_dir}")
         return 0
+    # A one-shot command: bring the stored scores (the percentiles' cohorts) up to date first.
+    refresh(engine, progress=not settings.quiet)
     if draft:
         result = novelty_of_draft(
             engine, args.title or "", args.abstract or "", _parse_date(args.date), k=args.k
