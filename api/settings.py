@@ -49,6 +49,15 @@ class Settings:
     api_token: str | None = field(
         default=None, metadata={"help": "enables write routes when set", "env": "API_TOKEN"}
     )
+    background_novelty: bool = field(
+        default=True,
+        metadata={
+            "help": "serve keeps stored novelty scores up to date in the background (off: only "
+            "`paperscope novelty --all` scores; the exact scan grows with the square of the "
+            "papers, about a minute at 100k and hours past 1M on 2 cores)",
+            "env": "BACKGROUND_NOVELTY",
+        },
+    )
     max_k: int = field(
         default=100, metadata={"help": "largest k a request may ask", "env": "MAX_K"}
     )

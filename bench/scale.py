@@ -1,267 +1,403 @@
-"""Synthetic indexes of 100k and 1M papers: build time, RAM, disk, query latency, ANN recall@10.
+"""An arXiv-sized index on one machine: build, memory, latency with filters, ANN recall, paging,
+and writes during reads, on the real arXiv 2025 corpus and on larger copies of it.
 
-    python bench/scale.py                                # 100k papers
-    python bench/scale.py --sizes 100000,1000000         # and 1M (an hour or more on 2 cores)
-    python bench/scale.py --sizes 1000000 --vectors-only --kinds hnsw,hnsw_sq8
+    python bench/scale.py                                    # the 115,229 real papers
+    python bench/scale.py --sizes 1000000 --workdir /big     # real + perturbed copies
+    python bench/scale.py --sizes 115229 --workdir /big --reuse   # measure a built index again
 
-What is synthetic: the texts are SciFact's 5,183 abstracts, each copy with every 8th word
-dropped at a shifted offset (so copies differ slightly); the vectors are real for the 5,183
-originals (paperscope's encoder) and synthetic for the copies: --synthetic random (default)
-draws uniform unit vectors; mix puts a copy on the line from its original towards another random
-original (a share of 0.5-1 of its own) plus a little Gaussian noise; jitter is the original plus
-Gaussian noise (cosine 0.8). mix and jitter make hundreds of near-equidistant copies around each
-original at 1M: a stress case for graph indexes that real abstracts do not reach.
-Queries are SciFact's test claims. The index is built through the store (SQLite writes, then the
-FAISS and BM25 rebuild); RAM is the RSS growth of a fresh process loading each part; latency is
-search() per mode (full records with snippets), p50/p99 over the queries; ANN recall@10 is the
-vector index against exact brute force over the same vectors.
+Data: ../shared/data/arxiv-2025 (titles, abstracts, authors, categories, dates) and its shipped
+MiniLM vectors, so nothing is embedded to build. Sizes past 115,229 add copies: copy c of paper i
+drops every 8th word of the abstract at offset c, gets the id `<id>-c<c>` and a date c days
+later, and its vector is the original's plus Gaussian noise (cosine about 0.9), renormalised:
+near-duplicates around every real paper, as versions and close follow-ups make them.
+
+Build is `paperscope ingest DUMP --embeddings DIR` as a subprocess (wall time, nothing
+embedded). Then, in this process: p50/p99 of search() per mode without and with filters of about
+1%, 10% and 50% of the papers (real categories and dates); semantic recall@10 of the index
+against exact search and filtered completeness (results == min(k, matches)); hybrid pages 1..100
+against the top-1000 list. Then `paperscope serve`: RSS with the search, related, novelty and
+author pages warmed; 8 clients searching while 50 POST /papers and 20 DELETE run, with each
+write's time until search shows it and the search p99 during the burst against idle.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import itertools
 import json
+import os
+import re
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-from benchlib import (
-    DEFAULT_SCIFACT,
-    ROOT,
-    disk_mb,
-    latencies,
-    machine,
-    p50_p99,
-    plain_text,
-    print_table,
-    read_corpus,
-    rss_mb,
-)
+from benchlib import ROOT, disk_mb, machine, p50_p99, print_table
 
+ARXIV = ROOT.parent / "shared" / "data" / "arxiv-2025"
 K = 10
-WRITE_BATCH = 10_000
+CLIENTS = 8
+POSTS, DELETES = 50, 20
+NOISE = 0.5  # |noise| relative to the unit vector: cosine 1 / sqrt(1 + 0.25) ~ 0.89
 
 
-def base_data(folder: Path, cache: Path | None):
-    """SciFact records, their real vectors and the test query texts and vectors."""
-    from models.encoder import load_encoder
-    from search.evaluation import load_beir
-
-    records = read_corpus(folder, None)
-    queries = list(load_beir(folder, "test").queries.values())
-    encoder = load_encoder()
-    if cache and cache.is_file() and np.load(cache).shape[0] == len(records):
-        vectors = np.load(cache)
-    else:
-        started = time.perf_counter()
-        vectors = encoder.encode_documents([plain_text(r) for r in records])
-        print(f"embedded {len(records)} SciFact abstracts in {time.perf_counter() - started:.0f}s")
-        if cache:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            np.save(cache, vectors)
-    query_vectors = np.vstack([encoder.encode_query(q) for q in queries])
-    return records, vectors, queries, query_vectors
+# ---- corpus ------------------------------------------------------------------------------------
+def real_corpus() -> tuple[list[dict], np.ndarray]:
+    """The real records and their shipped vectors (float16), aligned."""
+    with gzip.open(ARXIV / "arxiv-2025-115k.jsonl.gz", "rt", encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    ids = (ARXIV / "embeddings" / "ids.txt").read_text().split()
+    vectors = np.load(ARXIV / "embeddings" / "vectors.f16.npy", mmap_mode="r")
+    row = {pid: i for i, pid in enumerate(ids)}
+    order = np.array([row[r["id"]] for r in records])
+    return records, np.asarray(vectors[order])
 
 
-def synthetic_vectors(base: np.ndarray, start: int, stop: int, how: str) -> np.ndarray:
-    """Vectors of papers start..stop-1: originals first, then jittered (or random) copies."""
-    rng = np.random.default_rng(start)
-    rows = np.arange(start, stop)
-    out = base[rows % len(base)].copy()
-    copies = rows >= len(base)
-    n = int(copies.sum())
-    noise = rng.standard_normal((n, base.shape[1])).astype(np.float32)
-    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
-    if how == "random":
-        out[copies] = noise
-    elif how == "jitter":
-        # |base| = |noise| = 1: base + 0.75 * noise has cosine 1/sqrt(1 + 0.75^2) = 0.8 to base.
-        out[copies] += 0.75 * noise
-    else:  # mix: along the line to another real paper, plus a little noise
-        share = rng.uniform(0.5, 1.0, size=(n, 1)).astype(np.float32)
-        other = base[rng.integers(0, len(base), size=n)]
-        out[copies] = share * out[copies] + (1 - share) * other + 0.25 * noise
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+def copy_record(record: dict, copy: int) -> dict:
+    if copy == 0:
+        return record
+    words = record["abstract"].split()
+    abstract = " ".join(w for i, w in enumerate(words) if (i + copy) % 8) or record["abstract"]
+    published = record.get("published")
+    if published:
+        published = (date.fromisoformat(published[:10]) + timedelta(days=copy)).isoformat()
+    return record | {"id": f"{record['id']}-c{copy}", "abstract": abstract, "published": published}
 
 
-def synthetic_papers(records: list[dict], start: int, stop: int) -> list:
-    from indexer.paper import Paper
+def write_corpus(size: int, folder: Path, records: list[dict], base: np.ndarray) -> Path:
+    """The JSONL dump and the embeddings folder (shared layout) of `size` papers."""
+    dump, emb = folder / "dump.jsonl", folder / "embeddings"
+    if dump.is_file() and (emb / "embeddings.json").is_file():
+        return dump
+    emb.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    matrix = np.lib.format.open_memmap(
+        emb / "vectors.f16.npy", mode="w+", dtype=np.float16, shape=(size, base.shape[1])
+    )
+    n = len(records)
+    with open(dump, "w", encoding="utf-8") as out, open(emb / "ids.txt", "w") as ids:
+        for start in range(0, size, 50_000):
+            stop = min(size, start + 50_000)
+            rows = np.arange(start, stop)
+            vecs = base[rows % n].astype(np.float32)
+            copies = rows >= n
+            noise = rng.standard_normal((int(copies.sum()), base.shape[1])).astype(np.float32)
+            noise *= NOISE / np.linalg.norm(noise, axis=1, keepdims=True)
+            vecs[copies] += noise
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            matrix[start:stop] = vecs
+            for i in rows.tolist():
+                record = copy_record(records[i % n], i // n)
+                out.write(json.dumps(record) + "\n")
+                ids.write(record["id"] + "\n")
+    matrix.flush()
+    meta = {"model": "all-MiniLM-L6-v2", "dim": 384, "max_windows": 0, "rows": size}
+    meta |= {"vectors": "vectors.f16.npy", "ids": "ids.txt", "dtype": "float16"}
+    (emb / "embeddings.json").write_text(json.dumps(meta))
+    return dump
 
-    papers = []
-    for n in range(start, stop):
-        record = records[n % len(records)]
-        copy = n // len(records)
-        words = record["text"].split()
-        abstract = " ".join(w for i, w in enumerate(words) if (i + copy) % 8) if copy else None
-        papers.append(
-            Paper(
-                id=f"{record['_id']}-{copy}",
-                title=record["title"],
-                abstract=abstract or record["text"],
-                authors=(f"Author {n % 50_000}",),
-                categories=(f"cat.{n % 40}",),
-                published=date(1995 + n % 30, 1 + n % 12, 1),
-                date_precision="day",
-            )
-        )
-    return papers
 
-
-def build_store(folder: Path, size: int, records, base: np.ndarray, how: str, kind: str) -> dict:
-    """Write `size` synthetic papers through the store, then build the derived indexes."""
-    from indexer.store import Store
-
-    store = Store.create_or_open(folder, "all-MiniLM-L6-v2", base.shape[1])
-    store.manifest.derived.setdefault("vectors", {})["requested"] = kind
+def build(dump: Path, index: Path) -> dict:
     started = time.perf_counter()
-    for start in range(0, size, WRITE_BATCH):
-        stop = min(size, start + WRITE_BATCH)
-        papers = synthetic_papers(records, start, stop)
-        vectors = synthetic_vectors(base, start, stop, how)
-        store.write_batch(papers, [], {p.id: vectors[i] for i, p in enumerate(papers)})
-    written = time.perf_counter()
-    store.sync_derived()
-    derived = time.perf_counter()
-    return {
-        "sqlite_s": written - started,
-        "derived_s": derived - written,
-        "kind": store.manifest.derived["vectors"]["kind"],
-    }
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "ingest", str(dump), "--embeddings",
+         str(dump.parent / "embeddings"), "--index", str(index), "--quiet", "--json"],
+        capture_output=True, text=True, cwd=ROOT, env=os.environ | {"HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    report = json.loads(done.stdout)
+    return {"seconds": time.perf_counter() - started, "embedded": report["embedded"]}
 
 
-def measure_load(folder: Path) -> dict:
-    """RSS growth (MiB) of a fresh process loading the store, vector index and keyword index."""
-    code = (
-        "import json, sys; sys.path.insert(0, sys.argv[2]); sys.path.insert(0, sys.argv[3]);"
-        "from benchlib import rss_mb; from pathlib import Path;"
-        "from indexer.store import Store; from indexer.vector_index import VectorIndex;"
-        "from indexer.keyword_index import KeywordIndex;"
-        "d = Path(sys.argv[1]); s = Store.open(d); m = s.manifest.derived; r0 = rss_mb();"
-        "v = VectorIndex.load(d / m['vectors']['file'], m['vectors']['kind']); r1 = rss_mb();"
-        "k = KeywordIndex.load(d / m['keyword']['file']); r2 = rss_mb();"
-        "print(json.dumps({'vectors_mb': r1 - r0, 'keyword_mb': r2 - r1}))"
-    )
-    args = [sys.executable, "-c", code, str(folder), str(ROOT), str(ROOT / "bench")]
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+# ---- in-process measurements -----------------------------------------------------------------
+def pick_filters(store, records: list[dict]) -> dict[str, object]:
+    """Real filters whose share of the papers is closest to 1%, 10% and 50%."""
+    from collections import Counter
+
+    from indexer.filters import Filters
+
+    total = store.count()
+    cats = Counter(c for r in records for c in (r.get("categories") or [])[:1])
+    prefixes = Counter(c.split(".")[0] for r in records for c in (r.get("categories") or [])[:1])
+    options = [Filters(category=c) for c in list(cats) + list(prefixes)]
+    dates = sorted(r["published"][:10] for r in records if r.get("published"))
+    options += [Filters(date_from=date.fromisoformat(dates[len(dates) // 2]))]
+    shares = {f: len(store.select_vids(f)) / total for f in options}
+    chosen = {}
+    for target in (0.01, 0.10, 0.50):
+        best = min(shares, key=lambda f, t=target: abs(np.log(max(shares[f], 1e-9) / t)))
+        chosen[f"{100 * shares[best]:.1f}% ({_describe(best)})"] = best
+    return chosen
 
 
-def exact_top(chunks: Iterable[tuple[np.ndarray, np.ndarray]], queries: np.ndarray) -> np.ndarray:
-    """Exact top-K ids by brute force over (ids, vectors) chunks; memory stays bounded."""
-    best_scores = np.full((len(queries), K), -np.inf, dtype=np.float32)
-    best_ids = np.zeros((len(queries), K), dtype=np.int64)
-    for ids, vectors in chunks:
-        scores = np.concatenate([best_scores, queries @ vectors.T], axis=1)
-        ids = np.concatenate([best_ids, np.tile(ids, (len(queries), 1))], axis=1)
-        top = np.argpartition(-scores, K, axis=1)[:, :K]
-        best_scores = np.take_along_axis(scores, top, 1)
-        best_ids = np.take_along_axis(ids, top, 1)
-    return best_ids
+def _describe(filters) -> str:
+    return filters.category or f"from {filters.date_from}"
 
 
-def recall_at_k(truth: np.ndarray, found: np.ndarray) -> float:
-    return float(np.mean([len(set(t) & set(f)) / K for t, f in zip(truth, found, strict=True)]))
-
-
-def vectors_only(
-    size: int, base: np.ndarray, how: str, kinds: list[str], qv: np.ndarray, efs: list[int]
-) -> list:
-    """Build each vector index kind in this process: build time, RSS growth, recall, latency."""
-    from indexer.vector_index import VectorIndex
-
-    matrix = np.vstack(
-        [synthetic_vectors(base, s, min(size, s + 100_000), how) for s in range(0, size, 100_000)]
-    )
-    step = 200_000
-    truth = exact_top(
-        ((np.arange(a, min(size, a + step)), matrix[a : a + step]) for a in range(0, size, step)),
-        qv,
-    )
-    rows = []
-    for kind in kinds:
-        before, started = rss_mb(), time.perf_counter()
-        index = VectorIndex.build(base.shape[1], np.arange(size), matrix, kind)
-        built, ram = time.perf_counter() - started, rss_mb() - before
-        for ef in [None] + (efs if kind != "flat" else []):
-            _, found = index.search(qv, K, ef_search=ef)
-            one = lambda i, x=index, e=ef: x.search(qv[i : i + 1], K, ef_search=e)  # noqa: E731
-            times = latencies(one, len(qv))
-            p50, p99 = p50_p99(times)
-            label = kind if ef is None else f"{kind}, efSearch {ef}"
-            rows.append([size, label, built, ram, recall_at_k(truth, found), p50, p99])
-        del index
-    return rows
-
-
-def full_run(size: int, data, how: str, kind: str, workdir: Path) -> list:
-    from indexer.store import DB_NAME
-    from search.engine import Engine
+def measure_search(engine, queries: list[str], filters: dict) -> list[list]:
     from search.retrieval import MODES, search
 
-    records, base, queries, qv = data
-    folder = workdir / f"scale-{size}"
-    build = build_store(folder, size, records, base, how, kind)
-    ram = measure_load(folder)
-    derived = json.loads((folder / "manifest.json").read_text())["derived"]
-    engine = Engine.open(folder, warm=True)
-    truth = exact_top(engine.store.iter_embeddings(200_000), qv)
-    _, found = engine.store.vectors.search(qv, K)
-    recall = recall_at_k(truth, found)
-    rows = [
-        [size, "build: SQLite writes", f"{build['sqlite_s']:.0f} s", "", ""],
-        [size, "build: FAISS + BM25", f"{build['derived_s']:.0f} s", "", ""],
-        [size, f"vectors ({build['kind']})", f"{ram['vectors_mb']:.0f} MiB RAM",
-         f"{disk_mb(folder / derived['vectors']['file']):.0f} MiB disk", f"recall@10 {recall:.3f}"],
-        [size, "keyword (BM25)", f"{ram['keyword_mb']:.0f} MiB RAM",
-         f"{disk_mb(folder / derived['keyword']['file']):.0f} MiB disk", ""],
-        [size, "SQLite", "", f"{disk_mb(folder / DB_NAME):.0f} MiB disk", ""],
-    ]  # fmt: skip
-    encode = p50_p99(latencies(lambda i: engine.encoder.encode_query(queries[i]), len(queries)))
-    rows.append([size, "encode_query", "", f"p50 {encode[0]:.1f} ms", f"p99 {encode[1]:.1f} ms"])
-    for mode in MODES:
-        times = latencies(lambda i, m=mode: search(engine, queries[i], k=K, mode=m), len(queries))
-        p50, p99 = p50_p99(times)
-        rows.append([size, f"search {mode}", "", f"p50 {p50:.1f} ms", f"p99 {p99:.1f} ms"])
+    rows = []
+    for label, flt in [("none", None), *filters.items()]:
+        for mode in MODES:
+            times = []
+            for q in queries:
+                started = time.perf_counter()
+                search(engine, q, k=K, mode=mode, filters=flt)
+                times.append(1000 * (time.perf_counter() - started))
+            p50, p99 = p50_p99(np.array(times[5:]))
+            rows.append([label, mode, p50, p99])
     return rows
+
+
+def measure_recall(engine, queries: list[str], filters: dict) -> list[list]:
+    """Semantic recall@10 of the index against exact search, and filtered completeness."""
+    store = engine.store
+    vectors = store.view().vectors
+    qv = np.vstack([engine.encoder.encode_query(q) for q in queries])
+    rows = []
+    for label, flt in [("none", None), *filters.items()]:
+        allowed = store.select_vids(flt)
+        matches = len(vectors) if allowed is None else len(allowed)
+        _, found = vectors.search(qv, K, allowed)
+        _, truth = vectors.search(qv, K, allowed, exact=True)
+        recall = np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth, strict=True)])
+        complete = np.mean((found >= 0).sum(axis=1) == min(K, matches))
+        rows.append([label, matches, float(recall), float(complete)])
+    return rows
+
+
+def measure_paging(engine, queries: list[str]) -> list[list]:
+    from search.retrieval import rank, search
+
+    rows = []
+    for q in queries:
+        whole = [r.vid for r in rank(engine, q, mode="hybrid", depth=1000)]
+        pages = []
+        for page in range(100):
+            hits = search(engine, q, mode="hybrid", k=10, offset=page * 10).hits
+            pages += [engine.store.vid_of(h.paper.id) for h in hits]
+        rows.append([q, len(whole), pages == whole])
+    return rows
+
+
+# ---- serve -------------------------------------------------------------------------------------
+def serve_run(index: Path, queries: list[str], records: list[dict], novelty: bool) -> dict:
+    import httpx
+    import psutil
+
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1", "PAPERSCOPE_API_TOKEN": "t"}
+    env["PAPERSCOPE_BACKGROUND_NOVELTY"] = "1" if novelty else "0"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--index", str(index), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        url = _url(proc)
+        http = httpx.Client(base_url=url, timeout=120)
+        started = time.perf_counter()
+        if novelty:  # the start-up job scores every paper once; wait for it before timing
+            while not _novelty_current(index):
+                time.sleep(2)
+        novelty_s = time.perf_counter() - started
+        some = records[123]
+        author = (some.get("authors") or ["nobody"])[0]
+        for path in (f"/papers/{some['id']}/related", f"/papers/{some['id']}/novelty"):
+            assert http.get(path).status_code == 200, path
+        assert http.get(f"/authors/{author}").status_code == 200, author
+        for mode in ("keyword", "semantic", "hybrid"):
+            http.get("/search", params={"q": queries[0], "mode": mode})
+        http.get("/", params={"q": queries[1]})
+        rss = psutil.Process(proc.pid).memory_info().rss / 2**30
+        idle = _clients(url, queries, seconds=15)
+        burst = _burst(url, queries, records)
+        http.close()
+        return {"novelty_s": novelty_s, "rss_gib": rss, "idle": idle, **burst}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def _novelty_current(index: Path) -> bool:
+    """Whether the stored novelty scores are as new as the index (read from another process)."""
+    from indexer.store import Store
+
+    store = Store.open(index)
+    return store.novelty_generation() == store.generation()
+
+
+def _url(proc) -> str:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        found = re.search(r"at (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            return found.group(1)
+        if not line and proc.poll() is not None:
+            raise SystemExit("serve exited")
+    raise SystemExit("serve printed no URL")
+
+
+def _clients(url: str, queries: list[str], seconds: float, stop: threading.Event | None = None):
+    """CLIENTS threads searching (hybrid) for `seconds` or until `stop`: latencies and errors."""
+    import httpx
+
+    times: list[float] = []
+    errors = [0]
+    end = time.monotonic() + seconds
+
+    def client(offset: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            for i in itertools.count(offset):
+                if time.monotonic() > end or (stop is not None and stop.is_set()):
+                    return
+                started = time.perf_counter()
+                try:
+                    ok = http.get("/search", params={"q": queries[i % len(queries)]}).status_code
+                except httpx.HTTPError:
+                    ok = 0
+                times.append(1000 * (time.perf_counter() - started))
+                errors[0] += ok != 200
+
+    threads = [threading.Thread(target=client, args=(i * 7,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    p50, p99 = p50_p99(np.array(times))
+    return {"searches": len(times), "p50": p50, "p99": p99, "errors": errors[0]}
+
+
+def _burst(url: str, queries: list[str], records: list[dict]) -> dict:
+    """50 POST and 20 DELETE while the clients search; time until search shows each write."""
+    import httpx
+
+    stop = threading.Event()
+    result: dict = {}
+    readers = threading.Thread(target=lambda: result.update(_clients(url, queries, 3600, stop)))
+    readers.start()
+    auth = {"Authorization": "Bearer t"}
+    visible, errors = [], 0
+    with httpx.Client(base_url=url, timeout=120) as http:
+        fresh = [
+            {
+                "id": f"burst-{i}",
+                "title": f"Burst paper {i}: {r['title']}",
+                "abstract": r["abstract"],
+                "authors": r.get("authors") or [],
+                "published": "2026-08-01",
+            }
+            for i, r in enumerate(records[1000 : 1000 + POSTS])
+        ]
+        for paper in fresh:
+            errors += http.post("/papers", json=paper, headers=auth).status_code != 200
+            visible.append(_until(http, paper["title"], paper["id"], present=True))
+        for paper in fresh[:DELETES]:
+            errors += http.delete(f"/papers/{paper['id']}", headers=auth).status_code != 200
+            visible.append(_until(http, paper["title"], paper["id"], present=False))
+    stop.set()
+    readers.join()
+    return {"burst": result, "write_errors": errors, "visible_ms": visible}
+
+
+def _until(http, title: str, pid: str, *, present: bool) -> float:
+    """Milliseconds until a keyword search for `title` does (or no longer does) list `pid`."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < 30:
+        hits = http.get("/search", params={"q": title, "mode": "keyword", "k": 10}).json()["hits"]
+        if (pid in [h["paper"]["id"] for h in hits]) == present:
+            return 1000 * (time.perf_counter() - started)
+        time.sleep(0.01)
+    return float("inf")
+
+
+# ---- main --------------------------------------------------------------------------------------
+def run_size(size: int, workdir: Path, reuse: bool, serve: bool, novelty: bool) -> dict:
+    from search.engine import Engine
+
+    records, base = real_corpus()
+    folder = workdir / f"arxiv-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    index = folder / "index"
+    out: dict = {"papers": size}
+    if not (reuse and (index / "manifest.json").is_file()):
+        started = time.perf_counter()
+        dump = write_corpus(size, folder, records, base)
+        out["corpus_s"] = time.perf_counter() - started
+        out["build"] = build(dump, index)
+    out["disk_mib"] = {
+        p.name: disk_mb(p) for p in sorted(index.iterdir()) if not p.name.startswith(".")
+    }
+    all_records = [copy_record(records[i % len(records)], i // len(records)) for i in range(size)]
+    rng = np.random.default_rng(7)
+    queries = [all_records[i]["title"] for i in rng.integers(0, size, 205)]
+    engine = Engine.open(index, warm=True)
+    out["kind"] = engine.store.view().vectors.kind
+    filters = pick_filters(engine.store, all_records)
+    out["search"] = measure_search(engine, queries, filters)
+    out["recall"] = measure_recall(engine, queries, filters)
+    out["paging"] = measure_paging(engine, ["model of the data", "galaxy cluster lensing"])
+    del engine
+    if serve:
+        out["serve"] = serve_run(index, queries, all_records, novelty)
+    return out
+
+
+def report(result: dict) -> None:
+    size = result["papers"]
+    print(f"\n## {size:,} papers ({result['kind']})")
+    if "build" in result:
+        b = result["build"]
+        print(f"build: {b['seconds']:.0f} s (embedded {b['embedded']}); corpus files "
+              f"{result['corpus_s']:.0f} s")  # fmt: skip
+    print("disk MiB: " + ", ".join(f"{k} {v:,.0f}" for k, v in result["disk_mib"].items()))
+    print_table(["filter", "mode", "p50 ms", "p99 ms"], result["search"])
+    print_table(["filter", "matches", "semantic recall@10", "complete"], result["recall"])
+    print_table(["query", "ranks", "pages 1..100 == top-1000"], result["paging"])
+    s = result.get("serve")
+    if s:
+        vis = np.array(s["visible_ms"])
+        print(
+            f"serve: RSS {s['rss_gib']:.2f} GiB with pages warmed (novelty start-up job "
+            f"{s['novelty_s']:.0f} s); idle {CLIENTS} clients: p50 {s['idle']['p50']:.1f} ms, p99 "
+            f"{s['idle']['p99']:.1f} ms, {s['idle']['errors']} errors of {s['idle']['searches']}"
+        )
+        b = s["burst"]
+        print(
+            f"burst of {POSTS} POST + {DELETES} DELETE: search p50 {b['p50']:.1f} ms, p99 "
+            f"{b['p99']:.1f} ms ({b['p99'] / s['idle']['p99']:.2f}x idle p99), {b['errors']} "
+            f"search errors of {b['searches']}, {s['write_errors']} write errors; visible in "
+            f"search after p50 {np.percentile(vis, 50):.0f} ms, max {vis.max():.0f} ms"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="100000", help="comma list of paper counts")
-    parser.add_argument("--data", type=Path, default=DEFAULT_SCIFACT, help="BEIR folder")
-    parser.add_argument("--synthetic", choices=["random", "mix", "jitter"], default="random")
-    parser.add_argument("--ef", default="", help="extra HNSW efSearch values to measure, e.g. 256")
-    parser.add_argument("--kind", default="auto", help="vector index kind of the store")
-    parser.add_argument("--vectors-only", action="store_true", help="only the vector indexes")
-    parser.add_argument("--kinds", default="flat,hnsw", help="kinds for --vectors-only")
+    parser.add_argument("--sizes", default="115229", help="comma list of paper counts")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench-out" / "scale")
+    parser.add_argument("--reuse", action="store_true", help="measure indexes already built")
+    parser.add_argument("--no-serve", action="store_true", help="skip the serve measurements")
     parser.add_argument(
-        "--cache", type=Path, default=ROOT / "bench-out" / "scifact-vectors.npy",
-        help="real SciFact vectors are kept here between runs",
+        "--no-novelty", action="store_true",
+        help="serve without its background novelty scoring (for sizes where the exact scan "
+        "takes hours)",
     )  # fmt: skip
-    parser.add_argument("--workdir", type=Path, default=None, help="keep the indexes here")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
     print(f"machine: {machine()}")
-    data = base_data(args.data, args.cache)
-    print(f"synthetic vectors: {args.synthetic}; {len(data[2])} queries")
-    if args.vectors_only:
-        rows = []
-        for size in sizes:
-            efs = [int(e) for e in args.ef.split(",") if e]
-            rows += vectors_only(size, data[1], args.synthetic, args.kinds.split(","), data[3], efs)
-        headers = ["papers", "kind", "build s", "RAM MiB", "recall@10", "p50 ms", "p99 ms"]
-        print_table(headers, rows)
-        return
-    with tempfile.TemporaryDirectory(prefix="paperscope-scale-", dir=args.workdir) as tmp:
-        for size in sizes:
-            print_table(["papers", "what", "time / RAM", "", ""], full_run(
-                size, data, args.synthetic, args.kind, Path(tmp)
-            ))  # fmt: skip
+    results = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        result = run_size(size, args.workdir, args.reuse, not args.no_serve, not args.no_novelty)
+        report(result)
+        results.append(result)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=str))
 
 
 if __name__ == "__main__":

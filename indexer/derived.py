@@ -80,6 +80,16 @@ class DerivedView:
         return 0 if self.vectors.kind == "flat" else self.vectors.slots - self.vectors.ann_rows
 
 
+def kind_outgrown(entry: dict, papers: int) -> bool:
+    """Whether an "auto" index holds so many papers now that auto would pick another kind (a
+    full build, the only one besides `reindex`)."""
+    return (
+        is_current(entry)
+        and entry.get("requested", "auto") == "auto"
+        and choose_kind("auto", papers) != entry["kind"]
+    )
+
+
 def is_current(entry: dict) -> bool:
     """Whether a manifest entry describes derived files of this layout."""
     return bool(entry) and entry.get("layout") == LAYOUT
@@ -272,7 +282,11 @@ def compact(store: Store, view: DerivedView, entry_on_disk: dict) -> dict | None
     if entry["kind"] != "flat" and tail >= max(
         ANN_TAIL_ROWS, ANN_TAIL_SHARE * int(entry.get("ann_rows", 0))
     ):
-        base = read_ann(index_dir / entry["ann"], entry["kind"]) if entry.get("ann") else None
+        base = (
+            read_ann(index_dir / entry["ann"], entry["kind"], mapped=False)
+            if entry.get("ann")
+            else None
+        )
         entry["ann"], entry["ann_rows"] = _write_ann(
             store, entry, base, int(entry.get("ann_rows", 0)) if base is not None else 0
         )

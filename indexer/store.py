@@ -414,7 +414,12 @@ class Store(StoreQueries):
             return
         try:
             with derived.folder_lock(self.index_dir):
-                entry = derived.compact(self, view, load_manifest(self.index_dir).derived)
+                on_disk = load_manifest(self.index_dir).derived
+                if derived.kind_outgrown(on_disk, len(view.vectors)):
+                    # "auto" picked this kind for fewer papers: build the one it picks now.
+                    entry = derived.build(self, "auto")
+                else:
+                    entry = derived.compact(self, view, on_disk)
                 if entry is not None:
                     self._publish(entry)
             fresh = self._refreshed(None)

@@ -96,8 +96,11 @@ def extend_ann(ann: faiss.Index, rows: Iterable[np.ndarray]) -> faiss.Index:
     return ann
 
 
-def read_ann(path: Path, kind: str) -> faiss.Index:
-    ann = faiss.read_index(str(path))
+def read_ann(path: Path, kind: str, *, mapped: bool = True) -> faiss.Index:
+    """Open an HNSW file. `mapped` maps its stored vectors or codes from the file instead of
+    copying them into memory (processes share the pages; the index is then read-only)."""
+    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mapped else 0
+    ann = faiss.read_index(str(path), flags)
     ann.hnsw.efSearch = default_ef(kind)
     return ann
 

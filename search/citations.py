@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable
 
 from indexer.store import Store
 
-_cache: dict[str, tuple[int, CitationGraph]] = {}
-_cache_lock = threading.Lock()
+GRAPH = "citation-graph"
 
 
 class CitationGraph:
@@ -32,17 +30,15 @@ class CitationGraph:
 
     @classmethod
     def from_store(cls, store: Store) -> CitationGraph:
-        """The graph of every stored `references` list, cached per index folder and generation."""
-        key, generation = str(store.index_dir), store.generation()
-        with _cache_lock:
-            cached = _cache.get(key)
-            if cached and cached[0] == generation:
-                return cached[1]
+        """The graph of every stored `references` list: the newest one built; after a write it
+        answers while the next is built in the background (see Store.latest)."""
+        return store.latest(GRAPH, lambda: cls.build(store))
+
+    @classmethod
+    def build(cls, store: Store) -> CitationGraph:
+        """Read every stored `references` list (whole-index work)."""
         rows = store.paper_references()
-        graph = cls.from_edges((pid, ref) for pid, refs in rows for ref in refs)
-        with _cache_lock:
-            _cache[key] = (generation, graph)
-        return graph
+        return cls.from_edges((pid, ref) for pid, refs in rows for ref in refs)
 
     def __len__(self) -> int:
         return sum(len(n) for n in self._neighbours.values()) // 2

@@ -15,6 +15,8 @@ class Engine:
 
     store: Store
     encoder: Encoder
+    # Whether stale novelty scores start a background rescoring (serve's setting).
+    background_novelty: bool = True
 
     @classmethod
     def open(

@@ -80,7 +80,7 @@ def ensure_fresh(engine: Engine) -> bool:
     if store.novelty_generation() == store.generation():
         return True
     lock = _refresh_lock(store)
-    if not lock.locked():
+    if engine.background_novelty and not lock.locked():
         threading.Thread(target=_refresh_quietly, args=(engine,), daemon=True).start()
     return False
 

@@ -222,3 +222,21 @@ def test_filtered_hnsw_is_complete_and_matches_exact(kind, monkeypatch):
             check(allowed, k, 0.95)
     check(far, 10, 0.8)  # HNSW's worst case still comes back complete
     assert index.search(queries, 10, vids[:7])[1].shape == (len(queries), 7)  # min(k, matches)
+
+
+def test_an_auto_index_that_outgrows_its_kind_is_rebuilt_once_and_keeps_answering(
+    arxiv, tmp_path, monkeypatch
+):
+    import indexer.vector_index as vector_index
+
+    monkeypatch.setattr(vector_index, "AUTO_FLAT_LIMIT", 300)
+    papers, vectors = arxiv
+    store = _store(tmp_path / "idx")
+    _write(store, papers[:250], vectors)
+    assert store.view().vectors.kind == "flat"
+    _write(store, papers[250:500], vectors)
+    store.flush()  # the end of an ingest: 500 papers are past the flat limit
+    view = store.view()
+    assert view.vectors.kind == "hnsw" and view.vectors.ann_rows == 500 and view.pending == 0
+    assert _dense(store, vectors[papers[400].id], k=1)[0][0] == papers[400].id
+    assert Store.open(tmp_path / "idx").manifest.derived["kind"] == "hnsw"
