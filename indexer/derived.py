@@ -5,7 +5,7 @@ On disk (named by the manifest's `derived` entry; every name is new, none is eve
 - `vectors-<build>.f32`: float32 rows, one per slot, append-only; the entry says how many rows
   are valid, so a torn append past them is ignored and cut off by the next writer;
 - `slots-<build>-<generation>.npy`: the vid of each slot (-1 dead);
-- `keyword-<build>-<first slot>/`: BM25 segments covering consecutive slots;
+- `keyword-<build>-<first slot>[-<rows>]/`: BM25 segments covering consecutive slots;
 - `ann-<build>-<rows>.faiss`: HNSW over the first `ann_rows` slots (not for flat indexes).
 
 In memory, a `DerivedView` is those files plus what SQLite's change log holds after the entry's
@@ -56,6 +56,8 @@ ANN_TAIL_ROWS = 20_000
 ANN_TAIL_SHARE = 0.05
 # Papers tokenised and turned into one segment at a time during a build (bounded memory).
 BUILD_CHUNK = 50_000
+# Keyword segments an index keeps before the ones after the first are folded into one.
+MAX_SEGMENTS = 8
 LOCK_NAME = ".derived.lock"
 
 
@@ -206,6 +208,10 @@ class SegmentCache:
         self.segments: dict[str, Segment] = {}
         self.anns: dict[str, object] = {}
 
+    def keep(self, names: set[str]) -> None:
+        """Forget segments no entry in use names (after a rebuild or a fold)."""
+        self.segments = {n: s for n, s in self.segments.items() if n in names}
+
     def segment(self, index_dir: Path, name: str) -> Segment:
         if name not in self.segments:
             self.segments[name] = Segment.load(index_dir / name)
@@ -220,6 +226,7 @@ class SegmentCache:
 def load(index_dir: Path, entry: dict, cache: SegmentCache) -> DerivedView:
     """A view of exactly the entry's files (as of the entry's generation)."""
     table = SlotTable.of(load_array(index_dir / entry["slots"]))
+    cache.keep({part["dir"] for part in entry["keyword"]})
     segments = [cache.segment(index_dir, part["dir"]) for part in entry["keyword"]]
     if sum(s.size for s in segments) != table.size or int(entry["rows"]) != table.size:
         raise RuntimeError(f"derived files of {index_dir} disagree: run `paperscope reindex`")
@@ -271,9 +278,17 @@ def compact(store: Store, view: DerivedView, entry_on_disk: dict) -> dict | None
     if vectors.slots > rows:
         _append_rows(index_dir / entry["vectors"], rows, vectors.extra, vectors.dim)
         persisted = len(entry["keyword"])
-        fresh = Segment.concat(view.keywords.corpus.segments[persisted:])
-        name = _save_segment(index_dir, fresh, f"keyword-{entry['build']}-{rows}")
-        entry["keyword"] = [*entry["keyword"], {"dir": name, "rows": fresh.size}]
+        segments = view.keywords.corpus.segments
+        fresh = Segment.concat(segments[persisted:])
+        parts = [*entry["keyword"], {"dir": "", "rows": fresh.size}]
+        if len(parts) > MAX_SEGMENTS:  # a query visits every segment: fold the small ones
+            fresh = Segment.concat([*segments[1:persisted], fresh])
+            parts = [entry["keyword"][0], {"dir": "", "rows": fresh.size}]
+        first = int(sum(part["rows"] for part in parts[:-1]))
+        parts[-1]["dir"] = _save_segment(
+            index_dir, fresh, f"keyword-{entry['build']}-{first}-{rows}"
+        )
+        entry["keyword"] = parts
     entry["rows"] = vectors.slots
     entry["count"] = len(vectors)
     entry["generation"] = view.generation

@@ -117,7 +117,7 @@ def ingest_papers(
     started = time.perf_counter()
     report = IngestReport(read=len(papers))
     _pipeline(store, encoder, _batches(papers, batch_size), report, lambda count: None)
-    store.flush()
+    store.sync_derived()  # seen by searches now; written out in the background later
     report.seconds = time.perf_counter() - started
     log.info("ingest_papers: %s", report.to_dict())
     return report

@@ -240,3 +240,25 @@ def test_an_auto_index_that_outgrows_its_kind_is_rebuilt_once_and_keeps_answerin
     assert view.vectors.kind == "hnsw" and view.vectors.ann_rows == 500 and view.pending == 0
     assert _dense(store, vectors[papers[400].id], k=1)[0][0] == papers[400].id
     assert Store.open(tmp_path / "idx").manifest.derived["kind"] == "hnsw"
+
+
+def test_written_out_segments_fold_and_still_equal_a_rebuild(arxiv, tmp_path, monkeypatch):
+    import indexer.derived as derived
+
+    monkeypatch.setattr(derived, "MAX_SEGMENTS", 3)
+    papers, vectors = arxiv
+    store = _store(tmp_path / "idx")
+    _write(store, papers[:300], vectors)
+    store.flush()
+    for start in range(300, 800, 100):  # five write-outs: segments fold past three
+        _write(store, papers[start : start + 100], vectors)
+        store.remove([papers[start - 150].id])
+        store.flush()
+        assert len(store.manifest.derived["keyword"]) <= 3
+    fresh = _store(tmp_path / "fresh")
+    kept = [p for p in papers[:800] if p.id in set(store.all_ids())]
+    _write(fresh, kept, vectors)
+    reopened = Store.open(tmp_path / "idx")
+    for text in QUERIES:
+        assert _keyword(reopened, text) == _keyword(fresh, text)
+    assert _dense(reopened, vectors[papers[777].id]) == _dense(fresh, vectors[papers[777].id])
