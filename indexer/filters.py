@@ -40,37 +40,40 @@ class Filters:
             raise InvalidQueryError(f"date_from={self.date_from} is after date_to={self.date_to}")
         return self
 
-    def to_sql(self) -> tuple[str, list]:
-        """A WHERE clause over `papers p` and its parameters ("1" when no filter is set)."""
-        clauses: list[str] = []
-        params: list = []
-        if self.year_from is not None:
-            clauses.append("p.year >= ?")
-            params.append(self.year_from)
-        if self.year_to is not None:
-            clauses.append("p.year <= ?")
-            params.append(self.year_to)
-        if self.date_from is not None:
-            clauses.append("p.published >= ?")
-            params.append(self.date_from.isoformat())
-        if self.date_to is not None:
-            clauses.append("p.published <= ?")
-            params.append(self.date_to.isoformat())
+    def queries(self) -> list[tuple[str, list]]:
+        """One `SELECT vid` per filter that is set, each answered from an index (never a scan of
+        the papers table, whose rows hold the abstracts); a paper passes when every query
+        returns it."""
+        out: list[tuple[str, list]] = []
+        if self.year_from is not None or self.year_to is not None:
+            lo = -(10**6) if self.year_from is None else self.year_from
+            hi = 10**6 if self.year_to is None else self.year_to
+            out.append(("SELECT vid FROM papers WHERE year BETWEEN ? AND ?", [lo, hi]))
+        if self.date_from is not None or self.date_to is not None:
+            lo = "0000" if self.date_from is None else self.date_from.isoformat()
+            hi = "9999" if self.date_to is None else self.date_to.isoformat()
+            out.append(("SELECT vid FROM papers WHERE published BETWEEN ? AND ?", [lo, hi]))
         if self.category:
-            clauses.append(
-                "EXISTS (SELECT 1 FROM categories c WHERE c.vid = p.vid AND "
-                "(c.category = ? COLLATE NOCASE OR c.category LIKE ? ESCAPE '\\'))"
+            # The category itself, or any "<category>." child: the range ["cs.", "cs/").
+            out.append(
+                (
+                    "SELECT vid FROM categories WHERE category = ?1 COLLATE NOCASE OR "
+                    "(category >= ?2 COLLATE NOCASE AND category < ?3 COLLATE NOCASE)",
+                    [self.category, self.category + ".", self.category + "/"],
+                )
             )
-            params += [self.category, _like_escape(self.category) + ".%"]
         if self.author:
-            clauses.append(
-                "EXISTS (SELECT 1 FROM authors a WHERE a.vid = p.vid AND a.name_key = ?)"
+            out.append(
+                ("SELECT vid FROM authors WHERE name_key = ?", [normalize_name(self.author)])
             )
-            params.append(normalize_name(self.author))
         if self.venue:
-            clauses.append("p.venue LIKE ? ESCAPE '\\'")
-            params.append("%" + _like_escape(self.venue) + "%")
-        return (" AND ".join(clauses) or "1"), params
+            out.append(
+                (
+                    "SELECT vid FROM papers INDEXED BY papers_venue WHERE venue LIKE ? ESCAPE '\\'",
+                    ["%" + _like_escape(self.venue) + "%"],
+                )
+            )
+        return out
 
 
 def _like_escape(text: str) -> str:

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS papers (
 CREATE INDEX IF NOT EXISTS papers_published ON papers (published);
 CREATE INDEX IF NOT EXISTS papers_year ON papers (year);
 CREATE INDEX IF NOT EXISTS papers_title_key ON papers (title_key);
+-- Filters read vids from indexes only (a venue substring scans this index, not the rows).
+CREATE INDEX IF NOT EXISTS papers_venue ON papers (venue);
 CREATE TABLE IF NOT EXISTS authors (
     vid INTEGER NOT NULL REFERENCES papers (vid) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -52,6 +54,7 @@ CREATE TABLE IF NOT EXISTS categories (
     PRIMARY KEY (vid, position)
 );
 CREATE INDEX IF NOT EXISTS categories_category ON categories (category);
+CREATE INDEX IF NOT EXISTS categories_category_nocase ON categories (category COLLATE NOCASE);
 -- float32 little-endian vectors, L2-normalised, of the manifest's dimension.
 CREATE TABLE IF NOT EXISTS embeddings (
     vid INTEGER PRIMARY KEY REFERENCES papers (vid) ON DELETE CASCADE,

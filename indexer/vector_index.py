@@ -257,9 +257,10 @@ class VectorIndex:
         need = min(k, wanted)
         if need == 0:
             return _empty(len(queries))
-        ef = max(ef_search or default_ef(self.kind), 4 * k)
+        ef = max(ef_search or default_ef(self.kind), k)
         if members is not None:
             # A filter that keeps a share s of the graph leaves about s of each beam usable.
+            ef = max(ef, 4 * k)
             ef = max(ef, int(ef * min(8.0, math.sqrt(ann_rows / max(wanted, 1)))))
         selector = None
         if members is not None:
