@@ -210,7 +210,10 @@ class VectorIndex:
             pool = None
             count = len(self)
         else:
-            pool = self.slots_of(np.unique(np.asarray(allowed, dtype=np.int64)))
+            allowed = np.asarray(allowed, dtype=np.int64)
+            if len(allowed) > 1 and not (allowed[1:] > allowed[:-1]).all():
+                allowed = np.unique(allowed)  # callers mostly pass sorted vids already
+            pool = self.slots_of(allowed)
             pool = np.sort(pool[pool >= 0])
             count = len(pool)
         k = min(int(k), count)

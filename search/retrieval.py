@@ -21,14 +21,16 @@ log = logging.getLogger(__name__)
 MODES = ("keyword", "semantic", "hybrid")
 MAX_K = 100
 MAX_OFFSET = 1000
+# The HNSW beam of every semantic and hybrid search: deep enough for the last reachable page.
+PAGING_BEAM = MAX_OFFSET + MAX_K + 8
 MAX_QUERY_CHARS = 20_000
 # Candidates each side hands to hybrid fusion: enough for Recall@100, and a few hundred keeps a
 # query at a few milliseconds. Pages past that use the deep tier (every reachable rank). The
 # depth is a fixed tier, not offset + k, so that all pages inside a tier rank one candidate set
 # and concatenate to the same list.
 HYBRID_CANDIDATES = 200
-# Lists are fetched at most this deep to certify a ranking (papers past it are rarely relevant).
-MAX_TIER = 12_800
+# The deep tier: candidates for every rank a page can reach.
+DEEP_CANDIDATES = MAX_OFFSET + MAX_K
 # Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
 DEFAULT_FUSION = FusionParams()
 
@@ -157,14 +159,13 @@ def hybrid_ranking(
     candidate (a paper found by one side is scored by the other as well).
 
     Every depth ranks the same way: each side is normalised with the statistics of the first
-    HYBRID_CANDIDATES of each list, whatever the depth, and the lists are fetched deeper until
-    the fused ranking is certain down to `depth`. A paper in neither list scores at most what a
-    paper at both lists' last places would (fusion grows with each score), so every candidate
-    above that bound is in its final place."""
+    HYBRID_CANDIDATES of each list, whatever the depth. A paper in neither list scores at most
+    what a paper at both lists' last places would (fusion grows with each score), so every
+    candidate above that bound is in its final place; when the first tier is not certain down
+    to `depth`, the deep tier (every reachable rank) decides, and it is the same for every page.
+    """
     all_scores = view.keywords.scores(query)
-    tier = HYBRID_CANDIDATES
-    limit = len(view.vectors) if allowed is None else len(allowed)
-    while True:
+    for tier in (HYBRID_CANDIDATES, DEEP_CANDIDATES):
         cands = Candidates.collect(view, all_scores, vector, tier, allowed)
         base = (cands.kw_rank >= 1) & (cands.kw_rank <= HYBRID_CANDIDATES)
         base |= (cands.sem_rank >= 1) & (cands.sem_rank <= HYBRID_CANDIDATES)
@@ -173,10 +174,8 @@ def hybrid_ranking(
             cands.keyword, cands.semantic, cands.kw_rank, cands.sem_rank, fusion, reference
         )
         bound = cands.outside_bound(tier, fusion, reference)
-        certain = int((fused > bound).sum())
-        if certain >= min(depth, len(fused)) or tier >= limit or tier >= MAX_TIER:
-            break
-        tier *= 4
+        if int((fused > bound).sum()) >= min(depth, len(fused)):
+            break  # certain down to `depth`; else the deep tier, whose order every page shares
     order = np.lexsort((cands.vids, -fused))[:depth]
     return [
         Ranked(
@@ -257,7 +256,10 @@ def dense_top(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top `depth` (cosines, vids) best first, ties by vid."""
     # A few extra so that papers tied at the cut (duplicates) are ordered by vid, not by chance.
-    scores, vids = vectors.search(vector[None, :], depth + 8, allowed)
+    # One HNSW beam for every depth a page can reach: a search with the same beam explores the
+    # same papers, so a shallow result is a prefix of a deep one and pages never overlap.
+    beam = max(PAGING_BEAM, depth + 8)
+    scores, vids = vectors.search(vector[None, :], depth + 8, allowed, ef_search=beam)
     scores, vids = scores[0], vids[0]
     keep = vids >= 0
     scores, vids = scores[keep], vids[keep]
