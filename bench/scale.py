@@ -63,7 +63,7 @@ def copy_record(record: dict, copy: int) -> dict:
     words = record["abstract"].split()
     abstract = " ".join(w for i, w in enumerate(words) if (i + copy) % 8) or record["abstract"]
     published = record.get("published")
-    if published:
+    if published and len(published) >= 10:  # a day; month- or year-only dates stay as they are
         published = (date.fromisoformat(published[:10]) + timedelta(days=copy)).isoformat()
     return record | {"id": f"{record['id']}-c{copy}", "abstract": abstract, "published": published}
 

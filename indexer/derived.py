@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,7 +167,8 @@ def _write_rows(path: Path, chunks, dim: int) -> np.ndarray:
 
 
 def _save_slots(index_dir: Path, build_id: str, generation: int, slot_vids: np.ndarray) -> str:
-    name = f"slots-{build_id}-{generation}.npy"
+    # Every name is new (a uuid part): a file left by a write-out that died is never reused.
+    name = f"slots-{build_id}-{generation}-{uuid.uuid4().hex[:6]}.npy"
     save_array(index_dir / name, np.asarray(slot_vids, dtype=np.int64))
     return name
 
@@ -195,32 +197,37 @@ def _write_ann(store: Store, entry: dict, base, base_rows: int) -> tuple[str, in
     ann = base if base is not None else new_ann(entry["kind"], entry["dim"])
     blocks = (matrix[a : min(rows, a + 50_000)] for a in range(base_rows, rows, 50_000))
     extend_ann(ann, blocks)
-    name = f"ann-{entry['build']}-{rows}.faiss"
+    name = f"ann-{entry['build']}-{rows}-{uuid.uuid4().hex[:6]}.faiss"
     write_ann(ann, index_dir / name)
     return name, rows
 
 
 # ---- opening -----------------------------------------------------------------------------------
 class SegmentCache:
-    """Loaded keyword segments and HNSW files by name: a new entry mostly names the same ones."""
+    """Loaded keyword segments and HNSW files by name: a new entry mostly names the same ones.
+    Shared by the request threads and the write-out thread of a Store."""
 
     def __init__(self) -> None:
         self.segments: dict[str, Segment] = {}
         self.anns: dict[str, object] = {}
+        self._lock = threading.Lock()
 
     def keep(self, names: set[str]) -> None:
         """Forget segments no entry in use names (after a rebuild or a fold)."""
-        self.segments = {n: s for n, s in self.segments.items() if n in names}
+        with self._lock:
+            self.segments = {n: s for n, s in self.segments.items() if n in names}
 
     def segment(self, index_dir: Path, name: str) -> Segment:
-        if name not in self.segments:
-            self.segments[name] = Segment.load(index_dir / name)
-        return self.segments[name]
+        with self._lock:
+            if name not in self.segments:
+                self.segments[name] = Segment.load(index_dir / name)
+            return self.segments[name]
 
     def ann(self, index_dir: Path, name: str, kind: str):
-        if name not in self.anns:
-            self.anns = {name: read_ann(index_dir / name, kind)}  # keep only the newest
-        return self.anns[name]
+        with self._lock:
+            if name not in self.anns:
+                self.anns = {name: read_ann(index_dir / name, kind)}  # keep only the newest
+            return self.anns[name]
 
 
 def load(index_dir: Path, entry: dict, cache: SegmentCache) -> DerivedView:
@@ -243,13 +250,16 @@ def load(index_dir: Path, entry: dict, cache: SegmentCache) -> DerivedView:
     return DerivedView(int(entry["generation"]), entry, vectors, keywords)
 
 
-def catch_up(store: Store, view: DerivedView) -> DerivedView:
+def catch_up(store: Store, view: DerivedView) -> DerivedView | None:
     """The view brought up to SQLite's current generation from the change log: the papers
-    changed since are re-read (one read transaction) and appended; removed ones die."""
+    changed since are re-read (one read transaction) and appended; removed ones die. None when
+    the log no longer reaches back to the view (newer files replaced it: load those)."""
     with store.read_snapshot() as snap:
         generation = snap.generation()
         if generation == view.generation:
             return view
+        if snap.pruned_through() > view.generation:
+            return None
         changed = snap.changed_since(view.generation)
         vids, vectors, titles, abstracts = snap.current_versions(changed)
     table, killed = view.vectors.table.evolve(changed, vids)
@@ -339,3 +349,7 @@ def remove_unnamed(index_dir: Path, keep: set[str]) -> None:
         name = path.name
         if name.startswith(DERIVED_PREFIXES) and name not in keep:
             remove(path)  # also the files of the layout before slots (vectors-<generation>.faiss)
+        elif name.startswith(tuple("." + p for p in DERIVED_PREFIXES)):
+            # Temporary files of a write that died: the caller holds the folder lock, so no
+            # write is under way now.
+            remove(path)

@@ -23,6 +23,11 @@ class Snapshot:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
+    def pruned_through(self) -> int:
+        """Change-log entries up to this generation have been deleted."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'pruned'").fetchone()
+        return int(row[0]) if row else 0
+
     def embedding_count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
 

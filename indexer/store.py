@@ -342,7 +342,7 @@ class Store(StoreQueries):
     def _refreshed(self, view: DerivedView | None) -> DerivedView:
         """Re-read the manifest (another process may have written newer files), load them if
         they changed, build them if there are none, then catch up with the change log."""
-        for attempt in range(3):
+        for attempt in range(5):
             entry = load_manifest(self.index_dir).derived
             if not derived.is_current(entry):
                 with derived.folder_lock(self.index_dir):
@@ -354,14 +354,15 @@ class Store(StoreQueries):
                     view = derived.load(self.index_dir, entry, self._files)
                 except FileNotFoundError:
                     # Replaced between reading the manifest and opening: read it again.
-                    if attempt == 2:
+                    if attempt == 4:
                         raise
                     view = None
                     continue
-            if view.generation < self.pruned_through():
-                view = derived.load(self.index_dir, entry, self._files)
-            return derived.catch_up(self, view)
-        raise AssertionError("unreachable")
+            caught_up = derived.catch_up(self, view)
+            if caught_up is not None:
+                return caught_up
+            view = None  # the log was pruned past it: newer files exist, read the manifest again
+        raise RuntimeError(f"could not load the derived indexes of {self.index_dir}")
 
     def _requested_kind(self, entry: dict) -> str:
         return self._kind_request or entry.get("requested") or "auto"
@@ -404,10 +405,14 @@ class Store(StoreQueries):
             return self._view
 
     def flush(self) -> DerivedView:
-        """Write what the view holds in memory to the derived files now (end of an ingest)."""
+        """Write what the view holds in memory to the derived files now (end of an ingest);
+        waits for a write-out already running in the background, then writes what is left."""
+        self.view()
+        with self._compacting:
+            pass  # a background write-out finishes first
         view = self.view()
         if view.pending or view.generation != int(view.entry["generation"]):
-            self._compact(view)
+            self._compact(view, wait=True)
         return self.view()
 
     def _maybe_compact(self, view: DerivedView) -> None:
@@ -416,8 +421,8 @@ class Store(StoreQueries):
             return
         threading.Thread(target=self._compact, args=(view,), daemon=True).start()
 
-    def _compact(self, view: DerivedView) -> None:
-        if not self._compacting.acquire(blocking=False):
+    def _compact(self, view: DerivedView, *, wait: bool = False) -> None:
+        if not self._compacting.acquire(blocking=wait):
             return
         try:
             with derived.folder_lock(self.index_dir):
@@ -543,11 +548,19 @@ class Store(StoreQueries):
         conn = self._conn()
         with self._lock, conn:
             conn.execute("DELETE FROM novelty")
+            # A paper removed while the scores were computed is left out, not an error.
             conn.executemany(
                 "INSERT INTO novelty (vid, raw, max_similarity, prior_count, percentile, "
-                "generation, kth_similarity, neighbours) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "generation, kth_similarity, neighbours) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM papers WHERE vid = ?)",
                 [
-                    (*row[:5], generation, row[5], np.asarray(row[6], dtype="<i8").tobytes())
+                    (
+                        *row[:5],
+                        generation,
+                        row[5],
+                        np.asarray(row[6], dtype="<i8").tobytes(),
+                        row[0],
+                    )
                     for row in rows
                 ],
             )

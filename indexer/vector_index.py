@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from indexer.slots import SlotTable
-from models.errors import BadInputError
+from models.errors import BadInputError, NotFoundError
 from models.hardware import physical_cores
 
 log = logging.getLogger(__name__)
@@ -174,9 +174,9 @@ class VectorIndex:
     def vectors(self, vids: np.ndarray) -> np.ndarray:
         """Stored vectors of the given vids, shape (len(vids), dim); every vid must be indexed."""
         slots = self.slots_of(vids)
-        if (slots < 0).any():
+        if (slots < 0).any():  # e.g. removed between a lookup and this read
             missing = np.asarray(vids)[slots < 0][:5].tolist()
-            raise KeyError(f"vids not in the vector index: {missing}")
+            raise NotFoundError(f"papers no longer in the index (vids {missing})")
         return self.rows(slots)
 
     # ---- writes --------------------------------------------------------------------------

@@ -55,6 +55,9 @@ def refresh(engine: Engine, *, progress: bool = False, full: bool = False) -> in
         view = store.view()
         generation = view.generation
         bounds = periods.all_bounds(store)
+        # Papers written after the view was taken wait for the next refresh.
+        known = view.vectors.slots_of(bounds[0]) >= 0
+        bounds = tuple(column[known] for column in bounds)
         stored_at = store.novelty_generation()
         changed = None if full or stored_at is None else store.changed_since(stored_at)
         if changed is None:

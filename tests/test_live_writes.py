@@ -262,3 +262,39 @@ def test_written_out_segments_fold_and_still_equal_a_rebuild(arxiv, tmp_path, mo
     for text in QUERIES:
         assert _keyword(reopened, text) == _keyword(fresh, text)
     assert _dense(reopened, vectors[papers[777].id]) == _dense(fresh, vectors[papers[777].id])
+
+
+def test_flush_waits_for_a_background_write_out(arxiv, tmp_path, monkeypatch):
+    import indexer.derived as derived
+
+    monkeypatch.setattr(derived, "COMPACT_ROWS", 50)
+    papers, vectors = arxiv
+    store = _store(tmp_path / "idx")
+    _write(store, papers[:200], vectors)
+    store.flush()
+    for start in range(200, 800, 100):
+        _write(store, papers[start : start + 100], vectors)
+        store.view()  # past COMPACT_ROWS: a write-out starts in the background
+    view = store.flush()  # the end of a CLI ingest: everything on disk when it returns
+    assert view.pending == 0 and not store.is_stale()
+    assert not [p for p in store.index_dir.iterdir() if p.name.startswith(".keyword")]
+    reopened = Store.open(tmp_path / "idx")
+    assert len(reopened.vectors) == 800 and reopened.view().pending == 0
+
+
+def test_novelty_refresh_skips_papers_removed_meanwhile(arxiv, tmp_path):
+    from search.novelty_cohorts import refresh
+
+    papers, vectors = arxiv
+    store = _store(tmp_path / "idx")
+    _write(store, papers[:300], vectors)
+    engine = Engine(store, FakeEncoder(dim=384))
+    rows = store.save_novelty  # remove a paper between the scan and the write of its score
+
+    def save_after_a_removal(scored, *, generation):
+        store.remove([papers[10].id])
+        rows(scored, generation=generation)
+
+    store.save_novelty = save_after_a_removal
+    refresh(engine)
+    assert papers[10].id not in store.novelty_rows() and len(store.novelty_rows()) == 299
