@@ -28,6 +28,10 @@ DENSITY_K = 10
 STATS_SAMPLE = 2048
 _ROW_BLOCK = 256
 LEXICAL_MODEL = "related-lexical"
+# TF-IDF entries the lexical model keeps: 16 bytes each (the matrix and its transpose), so
+# 2 GB at most. Up to ~500k arXiv abstracts (234 terms each) everything is kept; past that each
+# paper keeps its heaviest terms (on Cora, keeping 64 of ~300 cost 0.027 recall@10).
+MAX_LEXICAL_NNZ = 128_000_000
 
 
 def check_k(k: int, max_k: int = MAX_K) -> None:
@@ -51,7 +55,9 @@ class LexicalModel:
     def build(cls, store: Store) -> LexicalModel:
         """Tokenise every paper of one snapshot (full-corpus work: run off the request path)."""
         vids, texts = store.texts_snapshot()
-        tfidf = TfidfIndex.build(np.arange(len(vids)).tolist(), texts, bigrams=True, min_df=2)
+        tfidf = TfidfIndex.build(
+            np.arange(len(vids)).tolist(), texts, bigrams=True, min_df=2, max_nnz=MAX_LEXICAL_NNZ
+        )
         return cls(vids, tfidf, np.full(len(vids), np.nan))
 
     def row_of(self, vid: int) -> int | None:

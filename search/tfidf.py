@@ -35,8 +35,16 @@ class TfidfIndex:
 
     @classmethod
     def build(
-        cls, keys: Sequence[Hashable], texts: Sequence[str], *, bigrams: bool, min_df: int = 1
+        cls,
+        keys: Sequence[Hashable],
+        texts: Sequence[str],
+        *,
+        bigrams: bool,
+        min_df: int = 1,
+        max_nnz: int | None = None,
     ) -> TfidfIndex:
+        """`max_nnz` bounds the stored entries: past it, each paper keeps only its heaviest
+        max_nnz / papers terms (renormalised), so memory stays flat as the index grows."""
         vocab: dict[str, int] = {}
         rows, cols, counts = [], [], []
         for i, text in enumerate(texts):
@@ -53,7 +61,10 @@ class TfidfIndex:
             terms = sorted(vocab, key=vocab.__getitem__)
             vocab = {terms[old]: new for new, old in enumerate(keep.tolist())}
         idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
-        return cls(list(keys), _weigh(matrix, idf), vocab, idf, bigrams)
+        weighted = _weigh(matrix, idf)
+        if max_nnz is not None and weighted.nnz > max_nnz and n:
+            weighted = _heaviest(weighted, max(8, max_nnz // n))
+        return cls(list(keys), weighted, vocab, idf, bigrams)
 
     def vectorize(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Rows for texts outside the index, weighted with its vocabulary and idf (unknown terms
@@ -112,3 +123,20 @@ def _weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     matrix = sp.diags((1 / np.maximum(norms, 1e-12)).astype(np.float32)) @ matrix
     return sp.csr_matrix(matrix, dtype=np.float32)
+
+
+def _heaviest(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
+    """Each row's `keep` largest entries, rows L2-normalised again."""
+    matrix = sp.csr_matrix(matrix)
+    lengths = np.diff(matrix.indptr)
+    mask = np.ones(matrix.nnz, dtype=bool)
+    for row in np.flatnonzero(lengths > keep).tolist():
+        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+        drop = np.argpartition(-matrix.data[lo:hi], keep - 1)[keep:]
+        mask[lo + drop] = False
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)[mask]
+    pruned = sp.csr_matrix(
+        (matrix.data[mask], (rows, matrix.indices[mask])), shape=matrix.shape, dtype=np.float32
+    )
+    norms = np.sqrt(np.asarray(pruned.multiply(pruned).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags((1 / np.maximum(norms, 1e-12)).astype(np.float32)) @ pruned)
