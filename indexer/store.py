@@ -509,6 +509,10 @@ class Store(StoreQueries):
             self._caches[name] = (generation, value)
             return value
 
+    def named_lock(self, name: str) -> threading.Lock:
+        """One lock per name for this open index (e.g. one novelty refresh at a time)."""
+        return self._cache_locks.setdefault(f"lock:{name}", threading.Lock())  # atomic
+
     def remember(self, name: str, value: object) -> None:
         """Replace a cached value for the current generation (made by the caller)."""
         self._caches[name] = (self.generation(), value)

@@ -36,8 +36,6 @@ COHORTS = "novelty-cohorts"
 
 # year -> (vids, raw scores) of the papers that calibrate that year.
 Cohorts = dict[int, tuple[np.ndarray, np.ndarray]]
-_refresh_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
 
 def score_all(engine: Engine, *, progress: bool = True) -> int:
@@ -96,8 +94,7 @@ def _refresh_quietly(engine: Engine) -> None:
 
 
 def _refresh_lock(store) -> threading.Lock:
-    with _locks_guard:
-        return _refresh_locks.setdefault(str(store.index_dir), threading.Lock())
+    return store.named_lock("novelty-refresh")
 
 
 def _stored_scan(store, bounds) -> PriorScan:
