@@ -11,7 +11,6 @@ a search keeps for its whole duration while writers build the next one.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +40,13 @@ SQ8_TRAIN_SAMPLE = 100_000
 # rows of the matrix (about 6 ms for 40k rows); broader ones go through HNSW. Exact also covers
 # the case HNSW handles worst: allowed papers in a region of the graph far from the query.
 EXACT_SUBSET_LIMIT = 40_000
-# When a filtered HNSW search comes back short, it is retried this many times with a beam four
-# times deeper, then answered exactly: the result is never short.
-HNSW_RETRIES = 3
+# ... and so is a filter that keeps at most this share of it: exact over 15% of the rows costs
+# about what a beam wide enough to hold k allowed papers would (1M papers: 20-30 ms).
+EXACT_SUBSET_SHARE = 0.15
+# When a filtered HNSW search comes back short, it is retried once with a beam four times
+# deeper (at most MAX_RETRY_EF), then answered exactly: the result is never short.
+HNSW_RETRIES = 1
+MAX_RETRY_EF = 16_384
 # Rows scored per matrix product in exact search (bounded memory per query).
 EXACT_CHUNK = 16_384
 # Fewer queries than this run on the calling thread: for one query FAISS's OpenMP team costs more
@@ -253,7 +256,7 @@ class VectorIndex:
         else:
             ann_pool = pool[pool < ann_rows]
             wanted = len(ann_pool)
-            if wanted <= EXACT_SUBSET_LIMIT:
+            if wanted <= max(EXACT_SUBSET_LIMIT, EXACT_SUBSET_SHARE * ann_rows):
                 return self._exact(queries, k, ann_pool, start=0)
             members = np.zeros(ann_rows, dtype=bool)
             members[ann_pool] = True
@@ -263,8 +266,9 @@ class VectorIndex:
         ef = max(ef_search or default_ef(self.kind), k)
         if members is not None:
             # A filter that keeps a share s of the graph leaves about s of each beam usable.
-            ef = max(ef, 4 * k)
-            ef = max(ef, int(ef * min(8.0, math.sqrt(ann_rows / max(wanted, 1)))))
+            # The beam depends on the filter, not on k (up to the paging beam), so pages of a
+            # filtered query explore the same papers too.
+            ef = int(ef * min(1 / EXACT_SUBSET_SHARE, ann_rows / max(wanted, 1)))
         selector = None
         if members is not None:
             bits = np.packbits(members, bitorder="little")
@@ -276,7 +280,7 @@ class VectorIndex:
             scores, slots = self.ann.search(queries, k, params=params)
             if ((slots >= 0).sum(axis=1) >= need).all():
                 return scores, slots.astype(np.int64)
-            ef *= 4
+            ef = min(4 * ef, MAX_RETRY_EF)
         log.debug("filtered HNSW search came back short at efSearch %d: exact instead", ef)
         everything = np.flatnonzero(members if members is not None else alive)
         return self._exact(queries, k, everything, start=0)

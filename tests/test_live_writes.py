@@ -217,6 +217,7 @@ def test_filtered_hnsw_is_complete_and_matches_exact(kind, monkeypatch):
     check(far, 10, 1.0)  # far from the query, 21k allowed: answered exactly over their rows
     # Through the HNSW path (the exact limit lowered): 50%, 10% and 1% of the papers.
     monkeypatch.setattr(vector_index, "EXACT_SUBSET_LIMIT", 100)
+    monkeypatch.setattr(vector_index, "EXACT_SUBSET_SHARE", 0.001)
     for allowed in (vids[vids % 2 == 0], vids[vids % 10 == 3], vids[vids % 100 == 7]):
         for k in (1, 10, 50):
             check(allowed, k, 0.95)
