@@ -85,3 +85,15 @@ def test_model_mismatch_is_refused_with_both_names(store):
 def test_missing_index_is_a_clear_error(tmp_path):
     with pytest.raises(NotFoundError, match="paperscope ingest"):
         Store.open(tmp_path / "nothing")
+
+
+def test_filter_results_are_kept_per_generation_and_follow_writes(store):
+    filters = Filters(category="cs")
+    first = store.select_vids(filters)
+    assert store.select_vids(filters) is first  # the same array: kept
+    assert not first.flags.writeable  # shared, so callers cannot change it
+    enc = FakeEncoder()
+    extra = _paper(20, categories=("cs.AI",))
+    store.write_batch([extra], [], {extra.id: enc._vector(extra.title)})
+    after = store.select_vids(filters)
+    assert store.vid_of("p20") in after and store.vid_of("p20") not in first
