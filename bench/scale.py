@@ -365,7 +365,8 @@ def run_size(
         print_table(["filter", "mode", "p50 ms", "p99 ms"], out["search"])
         out["recall"] = measure_recall(engine, queries, filters)
         print_table(["filter", "matches", "semantic recall@10", "complete"], out["recall"])
-        out["paging"] = measure_paging(engine, ["model of the data", "galaxy cluster lensing"])
+    out["paging"] = measure_paging(engine, ["model of the data", "galaxy cluster lensing"])
+    print_table(["query", "ranks", "pages 1..100 == top-1000"], out["paging"])
     del engine
     if serve:
         out["serve"] = serve_run(index, queries, all_records, novelty)
@@ -383,7 +384,7 @@ def report(result: dict) -> None:
     if "search" in result:
         print_table(["filter", "mode", "p50 ms", "p99 ms"], result["search"])
         print_table(["filter", "matches", "semantic recall@10", "complete"], result["recall"])
-        print_table(["query", "ranks", "pages 1..100 == top-1000"], result["paging"])
+    print_table(["query", "ranks", "pages 1..100 == top-1000"], result["paging"])
     s = result.get("serve")
     if s:
         vis = np.array(s["visible_ms"])
