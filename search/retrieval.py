@@ -29,6 +29,7 @@ MAX_QUERY_CHARS = 20_000
 # depth is a fixed tier, not offset + k, so that all pages inside a tier rank one candidate set
 # and concatenate to the same list.
 HYBRID_CANDIDATES = 200
+SQ8_MARGIN = 0.02
 # The deep tier: candidates for every rank a page can reach.
 DEEP_CANDIDATES = MAX_OFFSET + MAX_K
 # Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
@@ -216,11 +217,12 @@ class Candidates:
         kw_scores, kw_vids = index.top(all_scores, depth, allowed)
         sem_scores, sem_vids = dense_top(view.vectors, vector, depth, allowed)
         vids = np.union1d(kw_vids, sem_vids).astype(np.int64)
-        semantic = np.empty(len(vids), dtype=np.float64)
-        in_sem = np.isin(vids, sem_vids)
-        semantic[np.searchsorted(vids, sem_vids)] = sem_scores
-        if not in_sem.all():
-            semantic[~in_sem] = view.vectors.vectors(vids[~in_sem]) @ vector
+        # Exact cosines for every candidate, whichever list found it: an 8-bit index scores its
+        # own hits from codes, and a paper's fused score must not depend on the tier.
+        semantic = (view.vectors.vectors(vids) @ vector).astype(np.float64)
+        # The last dense score bounds the papers the list left out; 8-bit codes misjudge a
+        # cosine by up to about 0.01, so the bound gets that margin there.
+        margin = SQ8_MARGIN if view.vectors.kind == "hnsw_sq8" else 0.0
         return cls(
             vids=vids,
             keyword=index.scores_of(all_scores, vids).astype(np.float64),
@@ -228,7 +230,7 @@ class Candidates:
             kw_rank=_ranks_of(vids, kw_vids),
             sem_rank=_ranks_of(vids, sem_vids),
             kw_last=float(kw_scores[-1]) if len(kw_vids) >= depth else None,
-            sem_last=float(sem_scores[-1]) if len(sem_vids) >= depth else None,
+            sem_last=float(sem_scores[-1]) + margin if len(sem_vids) >= depth else None,
         )
 
     def outside_bound(

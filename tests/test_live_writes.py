@@ -167,10 +167,13 @@ def test_incremental_novelty_equals_scoring_everything_again(arxiv, tmp_path):
     assert (live.raw, live.max_similarity) == incremental[papers[650].id][:2]
 
 
-def test_hybrid_pages_concatenate_to_one_ranking(arxiv, encoder, tmp_path):
+@pytest.mark.parametrize("kind", ["flat", "hnsw_sq8"])
+def test_hybrid_pages_concatenate_to_one_ranking(arxiv, encoder, tmp_path, kind):
     papers, vectors = arxiv
     store = _store(tmp_path / "idx")
+    store.request_vector_kind(kind)  # 8-bit codes score their own hits approximately
     _write(store, papers, vectors)
+    assert store.view().vectors.kind == kind
     engine = Engine(store, encoder)
     for query in ("model of the data", "language model reasoning"):
         whole = [r.vid for r in rank(engine, query, mode="hybrid", depth=400)]
