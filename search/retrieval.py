@@ -29,7 +29,6 @@ MAX_QUERY_CHARS = 20_000
 # depth is a fixed tier, not offset + k, so that all pages inside a tier rank one candidate set
 # and concatenate to the same list.
 HYBRID_CANDIDATES = 200
-SQ8_MARGIN = 0.02
 # The deep tier: candidates for every rank a page can reach.
 DEEP_CANDIDATES = MAX_OFFSET + MAX_K
 # Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
@@ -159,24 +158,19 @@ def hybrid_ranking(
     """Fuse the union of both candidate lists, with exact keyword and cosine scores for every
     candidate (a paper found by one side is scored by the other as well).
 
-    Every depth ranks the same way: each side is normalised with the statistics of the first
-    HYBRID_CANDIDATES of each list, whatever the depth. A paper in neither list scores at most
-    what a paper at both lists' last places would (fusion grows with each score), so every
-    candidate above that bound is in its final place; when the first tier is not certain down
-    to `depth`, the deep tier (every reachable rank) decides, and it is the same for every page.
+    Every depth ranks the same candidates the same way, so pages concatenate to one ranking:
+    both lists are fetched as deep as the last reachable page (DEEP_CANDIDATES; the dense list
+    comes with the search anyway, see dense_top), and each side is normalised with the
+    statistics of the first HYBRID_CANDIDATES of each list, the set the weights were tuned on.
+    (A bound that stops at the first tier holds only for exact search: an HNSW list can miss a
+    paper that scores above its last place, and at 1M papers page 1 then disagreed.)
     """
     all_scores = view.keywords.scores(query)
-    for tier in (HYBRID_CANDIDATES, DEEP_CANDIDATES):
-        cands = Candidates.collect(view, all_scores, vector, tier, allowed)
-        base = (cands.kw_rank >= 1) & (cands.kw_rank <= HYBRID_CANDIDATES)
-        base |= (cands.sem_rank >= 1) & (cands.sem_rank <= HYBRID_CANDIDATES)
-        reference = (cands.keyword[base], cands.semantic[base])
-        fused = fuse(
-            cands.keyword, cands.semantic, cands.kw_rank, cands.sem_rank, fusion, reference
-        )
-        bound = cands.outside_bound(tier, fusion, reference)
-        if int((fused > bound).sum()) >= min(depth, len(fused)):
-            break  # certain down to `depth`; else the deep tier, whose order every page shares
+    cands = Candidates.collect(view, all_scores, vector, DEEP_CANDIDATES, allowed)
+    base = (cands.kw_rank >= 1) & (cands.kw_rank <= HYBRID_CANDIDATES)
+    base |= (cands.sem_rank >= 1) & (cands.sem_rank <= HYBRID_CANDIDATES)
+    reference = (cands.keyword[base], cands.semantic[base])
+    fused = fuse(cands.keyword, cands.semantic, cands.kw_rank, cands.sem_rank, fusion, reference)
     order = np.lexsort((cands.vids, -fused))[:depth]
     return [
         Ranked(
@@ -193,16 +187,13 @@ def hybrid_ranking(
 
 @dataclass(frozen=True)
 class Candidates:
-    """The union of both sides' top lists: vids, exact scores, and 1-based ranks (0: absent);
-    the last score of each list (None when the list holds every paper it could)."""
+    """The union of both sides' top lists: vids, exact scores, and 1-based ranks (0: absent)."""
 
     vids: np.ndarray
     keyword: np.ndarray
     semantic: np.ndarray
     kw_rank: np.ndarray
     sem_rank: np.ndarray
-    kw_last: float | None
-    sem_last: float | None
 
     @classmethod
     def collect(
@@ -214,35 +205,18 @@ class Candidates:
         allowed: np.ndarray | None,
     ) -> Candidates:
         index = view.keywords
-        kw_scores, kw_vids = index.top(all_scores, depth, allowed)
-        sem_scores, sem_vids = dense_top(view.vectors, vector, depth, allowed)
+        _, kw_vids = index.top(all_scores, depth, allowed)
+        _, sem_vids = dense_top(view.vectors, vector, depth, allowed)
         vids = np.union1d(kw_vids, sem_vids).astype(np.int64)
         # Exact cosines for every candidate, whichever list found it: an 8-bit index scores its
         # own hits from codes, and a paper's fused score must not depend on the tier.
         semantic = (view.vectors.vectors(vids) @ vector).astype(np.float64)
-        # The last dense score bounds the papers the list left out; 8-bit codes misjudge a
-        # cosine by up to about 0.01, so the bound gets that margin there.
-        margin = SQ8_MARGIN if view.vectors.kind == "hnsw_sq8" else 0.0
         return cls(
             vids=vids,
             keyword=index.scores_of(all_scores, vids).astype(np.float64),
             semantic=semantic,
             kw_rank=_ranks_of(vids, kw_vids),
             sem_rank=_ranks_of(vids, sem_vids),
-            kw_last=float(kw_scores[-1]) if len(kw_vids) >= depth else None,
-            sem_last=float(sem_scores[-1]) + margin if len(sem_vids) >= depth else None,
-        )
-
-    def outside_bound(
-        self, depth: int, fusion: FusionParams, reference: tuple[np.ndarray, np.ndarray]
-    ) -> float:
-        """The highest fused score a paper in neither list could have (-inf: there is none)."""
-        if self.sem_last is None:  # the dense list holds every allowed paper
-            return -np.inf
-        keyword = 0.0 if self.kw_last is None else self.kw_last  # unlisted papers match no term
-        rank = np.array([depth + 1])
-        return float(
-            fuse(np.array([keyword]), np.array([self.sem_last]), rank, rank, fusion, reference)[0]
         )
 
 
@@ -258,10 +232,11 @@ def dense_top(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top `depth` (cosines, vids) best first, ties by vid."""
     # A few extra so that papers tied at the cut (duplicates) are ordered by vid, not by chance.
-    # One HNSW beam for every depth a page can reach: a search with the same beam explores the
-    # same papers, so a shallow result is a prefix of a deep one and pages never overlap.
+    # One HNSW search for every depth a page can reach, cut afterwards: FAISS's HNSW search
+    # depends on k as well as on the beam, so a shallow and a deep search can disagree; the same
+    # k and beam make every page a slice of one ranking.
     beam = max(PAGING_BEAM, depth + 8)
-    scores, vids = vectors.search(vector[None, :], depth + 8, allowed, ef_search=beam)
+    scores, vids = vectors.search(vector[None, :], beam, allowed, ef_search=beam)
     scores, vids = scores[0], vids[0]
     keep = vids >= 0
     scores, vids = scores[keep], vids[keep]
