@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -9,20 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.manifest import write_atomic
+
 
 def save_array(path: Path, array: np.ndarray) -> None:
     """Write an .npy file under a temporary name and rename it into place (readers never see a
     half-written file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, np.ascontiguousarray(array))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array))
+    write_atomic(path, buffer.getvalue())
 
 
 def load_array(path: Path) -> np.ndarray:

@@ -101,16 +101,7 @@ def _stored_scan(store, bounds) -> PriorScan:
     """The stored scores laid out as a scan of the current dated papers (NaN where none)."""
     vids, _starts, _ends, years = bounds
     state = store.novelty_state(DEFAULT_K)
-    n = len(vids)
-    scan = PriorScan(
-        vids,
-        years,
-        np.full(n, np.nan),
-        np.full(n, np.nan),
-        np.full(n, np.nan),
-        np.zeros(n, dtype=np.int64),
-        np.full((n, DEFAULT_K), -1, dtype=np.int64),
-    )
+    scan = PriorScan.unscored(vids, years, np.zeros(len(vids), dtype=np.int64), DEFAULT_K)
     for i, vid in enumerate(vids.tolist()):
         held = state.get(vid)
         if held is None or held[0] is None:

@@ -37,6 +37,14 @@ class PriorScan:
     prior_count: np.ndarray
     neighbours: np.ndarray
 
+    @classmethod
+    def unscored(cls, vids: np.ndarray, years: np.ndarray, counts: np.ndarray, k: int) -> PriorScan:
+        """A scan of these papers with no score yet (NaN, no neighbours)."""
+        n = len(vids)
+        nan = np.full(n, np.nan)
+        neighbours = np.full((n, k), -1, dtype=np.int64)
+        return cls(vids, years, nan.copy(), nan.copy(), nan, counts, neighbours)
+
 
 def prior_counts(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """How many papers end before each paper starts (date ordinals)."""
@@ -61,15 +69,7 @@ def prior_knn(
     position = np.empty(n, dtype=np.int64)
     position[by_end] = np.arange(n)
     counts = np.searchsorted(ends[by_end], starts, side="left")
-    scan = PriorScan(
-        vids,
-        years,
-        np.full(n, np.nan),
-        np.full(n, np.nan),
-        np.full(n, np.nan),
-        counts,
-        np.full((n, k), -1, dtype=np.int64),
-    )
+    scan = PriorScan.unscored(vids, years, counts, k)
     wanted = np.arange(n) if only is None else np.flatnonzero(np.isin(vids, only))
     order = wanted[np.argsort(counts[wanted], kind="stable")]
     bar = tqdm(
