@@ -29,10 +29,8 @@ def chunked(values: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
 
 
 class StoreQueries:
-    """Read methods mixed into Store; `_conn()` is the calling thread's SQLite connection."""
-
-    def _conn(self):  # provided by Store
-        raise NotImplementedError
+    """Read methods mixed into Store, which provides `_conn()` (the calling thread's SQLite
+    connection)."""
 
     def _rows_in(self, sql: str, values: Iterable, extra: tuple = ()) -> list[tuple]:
         """Run `sql` (with one `{marks}` placeholder for an IN list) over `values` in chunks;
