@@ -31,55 +31,42 @@ class Snapshot:
     def embedding_count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
 
+    def _pages(self, sql: str, batch: int) -> Iterator[list[tuple]]:
+        """Rows of `sql` (its first column the vid, with `vid > ? ORDER BY vid LIMIT ?`
+        placeholders) `batch` at a time, by keyset paging."""
+        last = -1
+        while True:
+            rows = self._conn.execute(sql, (last, batch)).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = int(rows[-1][0])
+
     def iter_embeddings(
         self, batch: int = ROWS_PER_READ
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (vids, vectors) in vid order, `batch` rows at a time."""
-        last = -1
-        while True:
-            rows = self._conn.execute(
-                "SELECT vid, vector FROM embeddings WHERE vid > ? ORDER BY vid LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            if not rows:
-                return
-            vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            yield vids, self._vectors(rows)
-            last = int(vids[-1])
+        sql = "SELECT vid, vector FROM embeddings WHERE vid > ? ORDER BY vid LIMIT ?"
+        for rows in self._pages(sql, batch):
+            yield _vids(rows), self._vectors(rows)
 
     def iter_texts(self, batch: int = ROWS_PER_READ) -> Iterator[tuple[np.ndarray, list, list]]:
         """All (vids, titles, abstracts) in vid order, `batch` papers at a time."""
-        last = -1
-        while True:
-            rows = self._conn.execute(
-                "SELECT vid, title, abstract FROM papers WHERE vid > ? ORDER BY vid LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            if not rows:
-                return
-            vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            yield vids, [r[1] for r in rows], [r[2] for r in rows]
-            last = int(vids[-1])
+        sql = "SELECT vid, title, abstract FROM papers WHERE vid > ? ORDER BY vid LIMIT ?"
+        for rows in self._pages(sql, batch):
+            yield _vids(rows), [r[1] for r in rows], [r[2] for r in rows]
 
     def iter_embedding_records(
         self, batch: int = ROWS_PER_READ
     ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
         """All (ids, text hashes, vectors) in vid order, `batch` papers at a time."""
-        last = -1
-        while True:
-            rows = self._conn.execute(
-                "SELECT p.vid, p.id, p.text_hash, e.vector FROM papers p "
-                "JOIN embeddings e ON e.vid = p.vid WHERE p.vid > ? ORDER BY p.vid LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            if not rows:
-                return
-            yield (
-                [r[1] for r in rows],
-                [r[2] for r in rows],
-                self._vectors([(0, r[3]) for r in rows]),
-            )
-            last = int(rows[-1][0])
+        sql = (
+            "SELECT p.vid, p.id, p.text_hash, e.vector FROM papers p "
+            "JOIN embeddings e ON e.vid = p.vid WHERE p.vid > ? ORDER BY p.vid LIMIT ?"
+        )
+        for rows in self._pages(sql, batch):
+            vectors = self._vectors([(r[0], r[3]) for r in rows])
+            yield [r[1] for r in rows], [r[2] for r in rows], vectors
 
     def changed_since(self, generation: int) -> np.ndarray:
         """Sorted vids added, changed or removed after `generation`."""
@@ -99,7 +86,7 @@ class Snapshot:
                 chunk,
             ).fetchall()
         rows.sort(key=lambda r: r[0])
-        found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        found = _vids(rows)
         vectors = self._vectors([(r[0], r[1]) for r in rows])
         return found, vectors, [r[2] for r in rows], [r[3] for r in rows]
 
@@ -108,3 +95,7 @@ class Snapshot:
             return np.zeros((0, self.dim), dtype=np.float32)
         data = b"".join(r[1] for r in rows)
         return np.frombuffer(data, dtype="<f4").reshape(len(rows), self.dim)
+
+
+def _vids(rows: list[tuple]) -> np.ndarray:
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -212,27 +212,9 @@ class Store(StoreQueries):
         return np.vstack([np.frombuffer(found[v], dtype="<f4") for v in vids])
 
     def iter_embeddings(self, batch: int = 20_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """All (vids, vectors) in vid order, `batch` rows at a time (memory stays bounded)."""
-        last = -1
-        while True:
-            rows = (
-                self._conn()
-                .execute(
-                    "SELECT vid, vector FROM embeddings WHERE vid > ? ORDER BY vid LIMIT ?",
-                    (last, batch),
-                )
-                .fetchall()
-            )
-            if not rows:
-                return
-            vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            yield (
-                vids,
-                np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(
-                    len(rows), self.dim
-                ),
-            )
-            last = int(vids[-1])
+        """All (vids, vectors) in vid order from one snapshot, `batch` rows at a time."""
+        with self.read_snapshot() as snap:
+            yield from snap.iter_embeddings(batch)
 
     def select_vids(self, filters: Filters | None) -> np.ndarray | None:
         """Vids passing the filters, sorted; None when no filter is set (everything passes).
