@@ -12,7 +12,8 @@ idf = ln(1 + (N - df + 0.5) / (df + 0.5)), tf' = tf / (tf + k1 (1 - b + b dl / a
 from __future__ import annotations
 
 import json
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,11 @@ from indexer.files import load_array, save_array
 
 K1 = 1.2
 B = 0.75
+# The BM25 terms of common words are kept per corpus (12 bytes a posting): terms with at least
+# CACHED_MIN_POSTINGS postings in a segment, up to CACHED_POSTINGS postings in all (about 400 MB),
+# least recently used first out.
+CACHED_MIN_POSTINGS = 20_000
+CACHED_POSTINGS = 32_000_000
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,9 @@ class Corpus:
                 dead_df.append(seg.term_counts(np.flatnonzero(~mask)))
         self._dead_df = dead_df
         self._total_len = total_len
+        self._cache: OrderedDict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached = 0  # postings held in _cache
+        self._cache_lock = threading.Lock()
         self.avgdl = total_len / self.live if self.live else 0.0
 
     def evolve(self, dead_rows: np.ndarray, added: Segment | None) -> Corpus:
@@ -238,13 +247,34 @@ class Corpus:
             if df <= 0:
                 continue
             idf = np.float32(np.log(1.0 + (self.live - df + 0.5) / (df + 0.5)))
-            for seg, offset in zip(self.segments, self.offsets[:-1].tolist(), strict=True):
-                rows, tf = seg.postings(term)
-                if not len(rows):
-                    continue
-                norm = np.float32(K1) * (
-                    np.float32(1 - B) + np.float32(B / self.avgdl) * seg.doc_len[rows]
-                )
-                out[rows + offset] += idf * tf / (tf + norm)
+            for i in range(len(self.segments)):
+                rows, contributions = self._term_part(i, term, idf)
+                if len(rows):
+                    out[rows] += contributions
         out[~self.alive] = 0.0
         return out
+
+    def _term_part(self, i: int, term: str, idf: np.float32) -> tuple[np.ndarray, np.ndarray]:
+        """(global rows, BM25 terms) of one term in segment i. A common term's are kept: the
+        statistics of a corpus never change (a write makes a new one), and recomputing them
+        costs about three times adding them."""
+        key = (i, term)
+        with self._cache_lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        seg, offset = self.segments[i], int(self.offsets[i])
+        rows, tf = seg.postings(term)
+        if not len(rows):
+            return _NO_ROWS, _NO_TF
+        norm = np.float32(K1) * (np.float32(1 - B) + np.float32(B / self.avgdl) * seg.doc_len[rows])
+        part = (rows.astype(np.intp) + offset, idf * tf / (tf + norm))
+        if len(rows) >= CACHED_MIN_POSTINGS:
+            with self._cache_lock:
+                self._cache[key] = part
+                self._cached += len(rows)
+                while self._cached > CACHED_POSTINGS:
+                    _, (old, _) = self._cache.popitem(last=False)
+                    self._cached -= len(old)
+        return part

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import faiss
@@ -240,6 +241,14 @@ class VectorIndex:
             return None
         return pool[pool >= start]
 
+    @cached_property
+    def _ann_live(self) -> tuple[int, np.ndarray | None]:
+        """Live slots of the HNSW part, and their mask when some are dead: fixed for a version,
+        and an O(N) scan that an unfiltered query should not pay."""
+        alive = self.slot_vids[: self.ann_rows] >= 0
+        wanted = int(alive.sum())
+        return wanted, (None if wanted == self.ann_rows else alive)
+
     def _ann_part(
         self,
         queries: np.ndarray,
@@ -249,10 +258,8 @@ class VectorIndex:
         ef_search: int | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k among the allowed live slots of the HNSW part, complete whatever the filter."""
-        alive = self.slot_vids[:ann_rows] >= 0
         if pool is None:
-            wanted = int(alive.sum())
-            members = None if wanted == ann_rows else alive
+            wanted, members = self._ann_live
         else:
             ann_pool = pool[pool < ann_rows]
             wanted = len(ann_pool)
@@ -271,7 +278,7 @@ class VectorIndex:
             ef = int(ef * min(1 / EXACT_SUBSET_SHARE, ann_rows / max(wanted, 1)))
         selector = None
         if members is not None:
-            bits = np.packbits(members, bitorder="little")
+            bits = np.packbits(members, bitorder="little")  # kept alive until the search ends
             selector = faiss.IDSelectorBitmap(ann_rows, faiss.swig_ptr(bits))
         for _ in range(HNSW_RETRIES + 1):
             params = faiss.SearchParametersHNSW(efSearch=ef)
@@ -282,7 +289,9 @@ class VectorIndex:
                 return scores, slots.astype(np.int64)
             ef = min(4 * ef, MAX_RETRY_EF)
         log.debug("filtered HNSW search came back short at efSearch %d: exact instead", ef)
-        everything = np.flatnonzero(members if members is not None else alive)
+        everything = np.flatnonzero(
+            members if members is not None else self.slot_vids[:ann_rows] >= 0
+        )
         return self._exact(queries, k, everything, start=0)
 
     def _exact(

@@ -64,3 +64,57 @@ def test_empty_index_answers_nothing():
     scores, vids = index.search("anything", 10, np.array([1, 2]))
     assert len(scores) == len(vids) == 0
     assert index.scores_of(index.scores("x"), np.array([1])).tolist() == [0.0]
+
+
+def test_kept_term_scores_equal_recomputed_ones(shared_data, monkeypatch):
+    """The per-corpus store of common terms' BM25 terms (forced on for every term here, and
+    small enough to evict) gives the same scores as computing them afresh."""
+    import gzip
+    import json
+
+    import indexer.bm25 as bm25
+
+    path = shared_data / "arxiv-2025" / "arxiv-2025-115k.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        records = [json.loads(next(lines)) for _ in range(1500)]
+    vids = np.arange(1500, dtype=np.int64)
+    titles, abstracts = [r["title"] for r in records], [r["abstract"] for r in records]
+    queries = [r["title"] for r in records[:40]] + ["model data model", "galaxy"]
+    fresh = [KeywordIndex.build(vids, titles, abstracts).scores(q) for q in queries]
+    monkeypatch.setattr(bm25, "CACHED_MIN_POSTINGS", 1)
+    monkeypatch.setattr(bm25, "CACHED_POSTINGS", 3000)
+    index = KeywordIndex.build(vids, titles, abstracts)
+    for _ in range(2):  # filling, then answering from (and evicting) the kept terms
+        for query, expected in zip(queries, fresh, strict=True):
+            assert np.array_equal(index.scores(query), expected), query
+    assert 0 < index.corpus._cached <= 3000
+
+
+def test_top_k_cut_from_a_sample_is_exact():
+    """Large score arrays are cut at a level placed from a sample; the answer equals a full
+    sort, also when the sample misleads (few positive scores, all equal, k past the matches)."""
+    from indexer.slots import SlotTable
+
+    rng = np.random.default_rng(5)
+    n = 1_200_000
+    table = SlotTable.of(np.arange(n, dtype=np.int64))
+    index = KeywordIndex.__new__(KeywordIndex)
+    index.table = table
+    cases = {
+        "spread": rng.gamma(2.0, 1.0, n) * (rng.random(n) < 0.7),
+        "few": np.where(rng.random(n) < 0.0005, rng.random(n), 0.0),
+        "equal": np.ones(n),
+        "one spike": np.where(np.arange(n) == 77, 5.0, rng.random(n) * 1e-3),
+        # 200 high scores exactly where the sample looks: its cut lets only those through.
+        "sample misleads": np.where(
+            np.isin(np.arange(n), np.arange(0, 200 * (n // 65_536), n // 65_536)), 10.0, 0.5
+        ),
+    }
+    for name, scores in cases.items():
+        scores = scores.astype(np.float32)
+        for k in (1, 10, 1100, 5000):
+            got_s, got_v = index.top(scores, k)
+            rows = np.flatnonzero(scores > 0)
+            order = np.lexsort((rows, -scores[rows]))[:k]
+            assert got_v.tolist() == rows[order].tolist(), (name, k)
+            assert np.array_equal(got_s, scores[rows[order]])
