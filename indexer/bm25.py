@@ -15,7 +15,7 @@ import json
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,10 @@ class Segment:
     doc_ptr: np.ndarray  # (n + 1,) int64: terms of row r are doc_terms[doc_ptr[r]:doc_ptr[r+1]]
     doc_terms: np.ndarray  # int32 term ids
     doc_len: np.ndarray  # float32 tokens per document
+    # float32 term frequency of each doc_terms entry; None for a segment saved before it was kept
+    # (then found from the postings on first use, see row_tf).
+    doc_tf: np.ndarray | None = None
+    _found: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -127,6 +131,7 @@ class Segment:
             doc_ptr=doc_ptr,
             doc_terms=terms[by_row],
             doc_len=np.asarray(doc_len, dtype=np.float32),
+            doc_tf=np.asarray(tfs, dtype=np.float32)[by_row],
         )
 
     def save(self, folder: Path) -> None:
@@ -134,6 +139,7 @@ class Segment:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("term_ptr", "post_rows", "post_tf", "doc_ptr", "doc_terms", "doc_len"):
             save_array(folder / f"{name}.npy", getattr(self, name))
+        save_array(folder / "doc_tf.npy", self.row_tf())
         (folder / "vocab.json").write_text(json.dumps(self.vocab), encoding="utf-8")
 
     @classmethod
@@ -143,8 +149,22 @@ class Segment:
             name: load_array(folder / f"{name}.npy")
             for name in ("term_ptr", "post_rows", "post_tf", "doc_ptr", "doc_terms", "doc_len")
         }
+        if (folder / "doc_tf.npy").is_file():
+            arrays["doc_tf"] = load_array(folder / "doc_tf.npy")
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         return cls(vocab=vocab, **arrays)
+
+    def row_tf(self) -> np.ndarray:
+        """Term frequencies in document order (aligned with doc_terms)."""
+        if self.doc_tf is not None:
+            return self.doc_tf
+        found = self._found.get("doc_tf")
+        if found is None:
+            # Postings are term-major with rows ascending inside a term, and a document's terms
+            # are in term order: a stable sort by row gives document order.
+            found = np.asarray(self.post_tf)[np.argsort(self.post_rows, kind="stable")]
+            self._found["doc_tf"] = found
+        return found
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(rows, term frequencies) of a term; empty when the segment does not have it."""
@@ -224,6 +244,10 @@ class Corpus:
     @property
     def size(self) -> int:
         return int(self.offsets[-1])
+
+    def dead_counts(self, i: int) -> Counter:
+        """Dead rows of segment i holding each of its term ids."""
+        return self._dead_df[i]
 
     def has_term(self, term: str) -> bool:
         return any(term in seg.vocab for seg in self.segments)

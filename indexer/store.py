@@ -18,7 +18,7 @@ from indexer.derived import DerivedView
 from indexer.filters import Filters
 from indexer.keyword_index import KeywordIndex
 from indexer.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
-from indexer.paper import Paper, embedding_text
+from indexer.paper import Paper
 from indexer.snapshot import Snapshot
 from indexer.store_queries import StoreQueries
 from indexer.vector_index import VectorIndex, choose_kind
@@ -478,15 +478,6 @@ class Store(StoreQueries):
         """(ids, text hashes, vectors) of every paper from one snapshot, for export."""
         with self.read_snapshot() as snap:
             yield from snap.iter_embedding_records(batch)
-
-    def texts_snapshot(self) -> tuple[np.ndarray, list[str]]:
-        """(vids, embedding texts) of every paper from one snapshot, ascending vid."""
-        vids, texts = [], []
-        with self.read_snapshot() as snap:
-            for chunk, titles, abstracts in snap.iter_texts():
-                vids.append(chunk)
-                texts += [embedding_text(t, a) for t, a in zip(titles, abstracts, strict=True)]
-        return (np.concatenate(vids) if vids else np.zeros(0, dtype=np.int64)), texts
 
     def pruned_through(self) -> int:
         """Change-log entries up to this generation have been deleted."""

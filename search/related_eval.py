@@ -149,7 +149,7 @@ def evaluate_related(
     hidden_graph = CitationGraph.from_edges(hidden)
     # The baseline: plain unigram TF-IDF cosine over the same papers.
     tfidf = TfidfIndex.build(
-        ids, [embedding_text(papers[p].title, papers[p].abstract) for p in ids], bigrams=False
+        ids, [embedding_text(papers[p].title, papers[p].abstract) for p in ids]
     )
 
     def text(pid: str, graph: CitationGraph | None, skip: set[str]) -> list[str]:
