@@ -152,7 +152,7 @@ class Segment:
         if (folder / "doc_tf.npy").is_file():
             arrays["doc_tf"] = load_array(folder / "doc_tf.npy")
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        return cls(vocab=vocab, **arrays)
+        return cls(vocab=vocab, **arrays, _found={"folder": folder})
 
     def row_tf(self) -> np.ndarray:
         """Term frequencies in document order (aligned with doc_terms)."""
@@ -163,6 +163,15 @@ class Segment:
             # Postings are term-major with rows ascending inside a term, and a document's terms
             # are in term order: a stable sort by row gives document order.
             found = np.asarray(self.post_tf)[np.argsort(self.post_rows, kind="stable")]
+            folder = self._found.get("folder")
+            if folder is not None:
+                # Kept beside the segment (derived data, written atomically) and mapped, so the
+                # sort is paid once and the pages are shared instead of held by each process.
+                try:
+                    save_array(folder / "doc_tf.npy", found)
+                    found = load_array(folder / "doc_tf.npy")
+                except OSError:
+                    pass  # a read-only or since-removed folder: keep it in memory
             self._found["doc_tf"] = found
         return found
 

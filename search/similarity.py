@@ -46,8 +46,12 @@ class LexicalModel:
 
     @classmethod
     def build(cls, store: Store) -> LexicalModel:
-        """One pass over the postings of the current view (run off the request path)."""
-        return cls(LexicalRows(store.view().keywords))
+        """One pass over the postings of the current view, and the densities of the papers
+        that estimate the statistics of an unfiltered request (run off the request path)."""
+        view = store.view()
+        model = cls(LexicalRows(view.keywords))
+        _densities(store, view, model, _sample(view.vectors.table.live_vids))
+        return model
 
 
 def lexical_model(store: Store) -> LexicalModel:
@@ -92,7 +96,7 @@ def text_similarity(
     candidates = np.union1d(dense_top[0][dense_top[0] >= 0], lexical_top)
     if also is not None and len(also):
         candidates = np.union1d(candidates, np.intersect1d(also, pool))
-    sample = pool[:: max(1, len(pool) // STATS_SAMPLE)]
+    sample = _sample(pool)
     dense_c, lexical_c = _csls(store, view, model, query, own, lexical_all, candidates)
     dense_s, lexical_s = _csls(store, view, model, query, own, lexical_all, sample)
     combined = (dense_c - dense_s.mean()) / max(dense_s.std(), 1e-9) + (
@@ -116,6 +120,10 @@ def _rows(store: Store, model: LexicalModel, vids: np.ndarray) -> list[Row]:
                     paper.title if paper else "", paper.abstract if paper else ""
                 )
     return rows  # type: ignore[return-value]
+
+
+def _sample(pool: np.ndarray) -> np.ndarray:
+    return pool[:: max(1, len(pool) // STATS_SAMPLE)]
 
 
 def _top(rows: np.ndarray, scores: np.ndarray, depth: int) -> np.ndarray:

@@ -70,3 +70,16 @@ def test_rows_and_similarities_equal_tfidf_from_the_texts(shared_data):
     outside = rows.vectorize(records[4]["title"], records[4]["abstract"])
     assert np.allclose(rows.similarities(outside), rows.similarities(rows.row(4)), atol=1e-5)
     assert rows.vectorize("qqqzz", "").terms.size == 0
+
+
+def test_a_segment_saved_without_document_order_tf_gets_it_once(shared_data, tmp_path):
+    records = _records(shared_data, 300)
+    docs = [tokenize(document_text(r["title"], r["abstract"])) for r in records]
+    built = Segment.build(docs)
+    built.save(tmp_path / "seg")
+    (tmp_path / "seg" / "doc_tf.npy").unlink()  # as an index written before it was kept
+    loaded = Segment.load(tmp_path / "seg")
+    assert loaded.doc_tf is None
+    assert np.array_equal(loaded.row_tf(), built.doc_tf)
+    assert (tmp_path / "seg" / "doc_tf.npy").is_file()  # written beside it for the next process
+    assert np.array_equal(Segment.load(tmp_path / "seg").doc_tf, built.doc_tf)
