@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -66,6 +67,25 @@ def copy_record(record: dict, copy: int) -> dict:
     if published and len(published) >= 10:  # a day; month- or year-only dates stay as they are
         published = (date.fromisoformat(published[:10]) + timedelta(days=copy)).isoformat()
     return record | {"id": f"{record['id']}-c{copy}", "abstract": abstract, "published": published}
+
+
+class Copies(Sequence):
+    """The `size` records of a corpus made by copy_record, made when read (3M dicts would take
+    several GB of the machine whose serve RSS is measured)."""
+
+    def __init__(self, records: list[dict], size: int) -> None:
+        self.records, self.size = records, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.size))]
+        if not -self.size <= i < self.size:
+            raise IndexError(i)
+        i %= self.size
+        return copy_record(self.records[i % len(self.records)], i // len(self.records))
 
 
 def write_corpus(size: int, folder: Path, records: list[dict], base: np.ndarray) -> Path:
@@ -230,6 +250,7 @@ def serve_run(index: Path, queries: list[str], records: list[dict], novelty: boo
             http.get("/search", params={"q": queries[0], "mode": mode})
         http.get("/", params={"q": queries[1]})
         rss = psutil.Process(proc.pid).memory_info().rss / 2**30
+        rss_parts = _rss_parts(proc.pid)
         idle = _clients(url, queries, seconds=15)
         burst = _burst(url, queries, records)
         http.close()
@@ -237,12 +258,24 @@ def serve_run(index: Path, queries: list[str], records: list[dict], novelty: boo
             "novelty_s": novelty_s,
             "related_s": related_s,
             "rss_gib": rss,
+            "rss_parts_gib": rss_parts,
             "idle": idle,
             **burst,
         }
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def _rss_parts(pid: int) -> dict[str, float]:
+    """Resident memory by kind (/proc/PID/status): anonymous (the heap) and file-backed (pages
+    of the memory-mapped index files, which the kernel can drop and processes share)."""
+    parts = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            parts[key] = int(value.split()[0]) / 2**20
+    return parts
 
 
 def _novelty_current(index: Path) -> bool:
@@ -357,7 +390,7 @@ def run_size(
     out["disk_mib"] = {
         p.name: disk_mb(p) for p in sorted(index.iterdir()) if not p.name.startswith(".")
     }
-    all_records = [copy_record(records[i % len(records)], i // len(records)) for i in range(size)]
+    all_records = Copies(records, size)
     rng = np.random.default_rng(7)
     queries = [all_records[i]["title"] for i in rng.integers(0, size, 205)]
     engine = Engine.open(index, warm=True)
@@ -392,7 +425,9 @@ def report(result: dict) -> None:
     if s:
         vis = np.array(s["visible_ms"])
         print(
-            f"serve: RSS {s['rss_gib']:.2f} GiB with pages warmed (novelty start-up job "
+            f"serve: RSS {s['rss_gib']:.2f} GiB with pages warmed ("
+            + ", ".join(f"{k} {v:.2f}" for k, v in s.get("rss_parts_gib", {}).items())
+            + f"; novelty start-up job "
             f"{s['novelty_s']:.0f} s, first related page {s['related_s']:.0f} s); idle "
             f"{CLIENTS} clients: p50 {s['idle']['p50']:.1f} ms, p99 "
             f"{s['idle']['p99']:.1f} ms, {s['idle']['errors']} errors of {s['idle']['searches']}"
