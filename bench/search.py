@@ -37,6 +37,7 @@ from search.retrieval import (  # noqa: E402
     DEFAULT_FUSION,
     MODES,
     hybrid_ranking,
+    keyword_side,
     search,
     semantic_ranking,
 )
@@ -78,7 +79,14 @@ def bench_index(label: str, engine: Engine, queries: list[str], vectors: np.ndar
         ("semantic, vector given", lambda i: semantic_ranking(store.view(), vectors[i], K, None)),
         (
             "hybrid, vector given",
-            lambda i: hybrid_ranking(store.view(), queries[i], vectors[i], K, None, DEFAULT_FUSION),
+            lambda i: hybrid_ranking(
+                store.view(),
+                vectors[i],
+                K,
+                None,
+                DEFAULT_FUSION,
+                keyword_side(store.view(), queries[i], None),
+            ),  # fmt: skip
         ),
         ("keyword, ranking only", lambda i: store.keywords.search(queries[i], K)),
     ]

@@ -23,7 +23,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 from search.engine import Engine  # noqa: E402
 from search.evaluation import load_beir, mean_metrics, score_run  # noqa: E402
 from search.fusion import FusionParams, fuse  # noqa: E402
-from search.retrieval import HYBRID_CANDIDATES, Candidates  # noqa: E402
+from search.retrieval import HYBRID_CANDIDATES, Candidates, keyword_side  # noqa: E402
 
 
 def collect(engine: Engine, queries: dict[str, str]) -> dict[str, tuple[Candidates, list[str]]]:
@@ -31,9 +31,8 @@ def collect(engine: Engine, queries: dict[str, str]) -> dict[str, tuple[Candidat
     for qid, text in queries.items():
         vector = engine.encoder.encode_query(text)
         view = engine.store.view()
-        cands = Candidates.collect(
-            view, view.keywords.scores(text), vector, HYBRID_CANDIDATES, None
-        )
+        keyword = keyword_side(view, text, None)
+        cands = Candidates.collect(view, keyword, vector, HYBRID_CANDIDATES, None)
         ids = [p.id for p in engine.store.papers_by_vids(cands.vids)]
         out[qid] = (cands, ids)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ from indexer.derived import DerivedView
 from indexer.filters import Filters
 from indexer.vector_index import VectorIndex
 from models.errors import InvalidQueryError
+from models.hardware import physical_cores
 from search.engine import Engine
 from search.fusion import FusionParams, fuse
 from search.results import Hit, SearchPage
@@ -33,6 +35,7 @@ HYBRID_CANDIDATES = 200
 DEEP_CANDIDATES = MAX_OFFSET + MAX_K
 # Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
 DEFAULT_FUSION = FusionParams()
+_SIDES = ThreadPoolExecutor(max_workers=physical_cores(), thread_name_prefix="keyword-side")
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,14 @@ def rank(
         return []
     if mode == "keyword":
         return keyword_ranking(view, query, depth, allowed)
+    # Hybrid's keyword side runs on a worker thread while this one encodes the query and
+    # searches the vectors: BM25, ONNX Runtime and FAISS release the GIL, so a lone query
+    # keeps both cores busy.
+    keyword = _SIDES.submit(keyword_side, view, query, allowed) if mode == "hybrid" else None
     vector = engine.encoder.encode_query(query)
-    if mode == "semantic":
+    if keyword is None:
         return semantic_ranking(view, vector, depth, allowed)
-    return hybrid_ranking(view, query, vector, depth, allowed, fusion)
+    return hybrid_ranking(view, vector, depth, allowed, fusion, keyword.result())
 
 
 def keyword_ranking(
@@ -147,13 +154,21 @@ def semantic_ranking(
     ]
 
 
+def keyword_side(
+    view: DerivedView, query: str, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """What hybrid takes from BM25: every slot's score and the deep tier's vids, best first."""
+    scores = view.keywords.scores(query)
+    return scores, view.keywords.top(scores, DEEP_CANDIDATES, allowed)[1]
+
+
 def hybrid_ranking(
     view: DerivedView,
-    query: str,
     vector: np.ndarray,
     depth: int,
     allowed: np.ndarray | None,
     fusion: FusionParams,
+    keyword: tuple[np.ndarray, np.ndarray],
 ) -> list[Ranked]:
     """Fuse the union of both candidate lists, with exact keyword and cosine scores for every
     candidate (a paper found by one side is scored by the other as well).
@@ -165,8 +180,7 @@ def hybrid_ranking(
     (A bound that stops at the first tier holds only for exact search: an HNSW list can miss a
     paper that scores above its last place, and at 1M papers page 1 then disagreed.)
     """
-    all_scores = view.keywords.scores(query)
-    cands = Candidates.collect(view, all_scores, vector, DEEP_CANDIDATES, allowed)
+    cands = Candidates.collect(view, keyword, vector, DEEP_CANDIDATES, allowed)
     base = (cands.kw_rank >= 1) & (cands.kw_rank <= HYBRID_CANDIDATES)
     base |= (cands.sem_rank >= 1) & (cands.sem_rank <= HYBRID_CANDIDATES)
     reference = (cands.keyword[base], cands.semantic[base])
@@ -199,13 +213,15 @@ class Candidates:
     def collect(
         cls,
         view: DerivedView,
-        all_scores: np.ndarray,
+        keyword: tuple[np.ndarray, np.ndarray],
         vector: np.ndarray,
         depth: int,
         allowed: np.ndarray | None,
     ) -> Candidates:
+        """`keyword`: (every slot's BM25 score, the keyword side's vids best first)."""
         index = view.keywords
-        _, kw_vids = index.top(all_scores, depth, allowed)
+        all_scores, kw_vids = keyword
+        kw_vids = kw_vids[:depth]
         _, sem_vids = dense_top(view.vectors, vector, depth, allowed)
         vids = np.union1d(kw_vids, sem_vids).astype(np.int64)
         # Exact cosines for every candidate, whichever list found it: an 8-bit index scores its
