@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.files import load_array, save_array
+from indexer.files import load_array, read_rows, save_array
 
 K1 = 1.2
 B = 0.75
@@ -162,7 +162,10 @@ class Segment:
         if found is None:
             # Postings are term-major with rows ascending inside a term, and a document's terms
             # are in term order: a stable sort by row gives document order.
-            found = np.asarray(self.post_tf)[np.argsort(self.post_rows, kind="stable")]
+            n = len(self.post_rows)
+            rows, tf = read_rows(self.post_rows, 0, n), read_rows(self.post_tf, 0, n)
+            found = tf[np.argsort(rows, kind="stable")]
+            del rows, tf
             folder = self._found.get("folder")
             if folder is not None:
                 # Kept beside the segment (derived data, written atomically) and mapped, so the

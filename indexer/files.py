@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import shutil
 import tempfile
@@ -25,6 +26,21 @@ def load_array(path: Path) -> np.ndarray:
     """An .npy file memory-mapped read-only (an empty array is read, since it cannot be mapped)."""
     array = np.load(path, mmap_mode="r")
     return array if array.size else np.array(array)
+
+
+def read_rows(array: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """A copy of array[lo:hi] (rows of the first axis). For a memory-mapped C-ordered array it
+    is read from the file instead of through the mapping: a scan of a whole index file then
+    goes through the page cache, which processes share and the kernel can drop, and does not
+    leave every page of the file resident in this process."""
+    # Only a whole mapping knows where its data starts (a slice of one keeps the parent's offset).
+    whole = isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)
+    if not whole or not array.flags.c_contiguous or hi <= lo:
+        return np.array(array[lo:hi])
+    row = int(np.prod(array.shape[1:], dtype=np.int64))
+    start = array.offset + lo * row * array.dtype.itemsize
+    flat = np.fromfile(array.filename, dtype=array.dtype, count=(hi - lo) * row, offset=start)
+    return flat.reshape((hi - lo, *array.shape[1:]))
 
 
 def temporary_folder(parent: Path, name: str) -> Path:

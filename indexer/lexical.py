@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.files import read_rows
 from indexer.keyword_index import KeywordIndex, document_text, tokenize
 
 # Rows read per step when the norms are computed (bounds the temporary arrays).
@@ -84,9 +85,10 @@ class LexicalRows:
             for start in range(0, seg.size, _NORM_ROWS):
                 stop = min(seg.size, start + _NORM_ROWS)
                 lo, hi = int(seg.doc_ptr[start]), int(seg.doc_ptr[stop])
-                weights = (1 + np.log(np.asarray(tf_all[lo:hi]))) * self.idf[
-                    self.global_ids[i][np.asarray(seg.doc_terms[lo:hi])]
-                ]
+                # Read from the files, not the mappings: one pass over every document must not
+                # leave the whole keyword index resident in this process.
+                terms = self.global_ids[i][read_rows(seg.doc_terms, lo, hi)]
+                weights = (1 + np.log(read_rows(tf_all, lo, hi))) * self.idf[terms]
                 rows = np.repeat(np.arange(stop - start), np.diff(seg.doc_ptr[start : stop + 1]))
                 squares = np.bincount(rows, weights=weights.astype(np.float64) ** 2)
                 out[self.offsets[i] + start : self.offsets[i] + start + len(squares)] = np.sqrt(

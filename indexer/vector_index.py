@@ -19,6 +19,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from indexer.files import read_rows
 from indexer.slots import SlotTable
 from models.errors import BadInputError, NotFoundError
 from models.hardware import physical_cores
@@ -318,18 +319,27 @@ class VectorIndex:
                     sims[:, dead] = -np.inf
             else:
                 ids = chunk
-                sims = queries @ self.rows(ids).T
+                sims = queries @ self._gather(ids).T
             best_s, best_i = _merge_top(best_s, best_i, sims, ids, k)
         best_i = np.where(np.isfinite(best_s), best_i, -1)
         return best_s, best_i
 
     def _range(self, lo: int, hi: int) -> np.ndarray:
+        """Rows lo..hi-1; the stored ones read from the file (see files.read_rows): a scan of
+        the whole index must not leave all of it resident in this process."""
         base = len(self.stored)
         if hi <= base:
-            return np.asarray(self.stored[lo:hi], dtype=np.float32)
+            return read_rows(self.stored, lo, hi)
         if lo >= base:
             return self.extra[lo - base : hi - base]
-        return np.vstack([self.stored[lo:base], self.extra[: hi - base]])
+        return np.vstack([read_rows(self.stored, lo, base), self.extra[: hi - base]])
+
+    def _gather(self, slots: np.ndarray) -> np.ndarray:
+        """Rows of sorted slots: read as one range when they fill a good part of their span
+        (a broad filter, prior work for novelty), else picked through the mapping."""
+        if len(slots) and 4 * len(slots) >= slots[-1] - slots[0] + 1:
+            return self._range(int(slots[0]), int(slots[-1]) + 1)[slots - slots[0]]
+        return self.rows(slots)
 
     def _best(self, scores: np.ndarray, slots: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Merge candidate slots into the top-k vids per row, ties broken by vid."""

@@ -58,3 +58,18 @@ def test_filtered_search_is_exact_and_complete():
             assert np.mean(overlap) >= 0.95, kind
         else:
             assert (found == best).mean() > 0.99, kind
+
+
+def test_read_rows_reads_mapped_files_and_their_slices(tmp_path):
+    """Rows read from the file equal the mapped rows: an .npy (header offset), a raw float32
+    file, a slice of a mapping (its offset is the parent's), and an array in memory."""
+    from indexer.files import load_array, read_rows, save_array
+
+    data = np.random.default_rng(0).standard_normal((3000, 8)).astype(np.float32)
+    save_array(tmp_path / "a.npy", data)
+    data.tofile(tmp_path / "b.f32")
+    raw = np.memmap(tmp_path / "b.f32", dtype="<f4", mode="r", shape=(3000, 8))
+    for array in (load_array(tmp_path / "a.npy"), raw, data):
+        for lo, hi in ((0, 3000), (17, 18), (2999, 3000), (5, 5)):
+            assert np.array_equal(read_rows(array, lo, hi), data[lo:hi])
+        assert np.array_equal(read_rows(array[100:], 3, 40), data[103:140])
