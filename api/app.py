@@ -65,7 +65,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         if app.state.engine is None:
             # Once per process, not per request; raises NotFoundError/IndexMismatchError early.
             app.state.engine = Engine.open(settings.index_dir, settings.model)
-            app.state.engine.background_novelty = settings.background_novelty
+        # Also for an engine passed in (what `serve` does): the setting was ignored there.
+        app.state.engine.background_novelty = settings.background_novelty
         log.info("serving %s (%d papers)", settings.index_dir, app.state.engine.store.count())
         start_background_work(app.state.engine)
         yield

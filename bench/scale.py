@@ -82,6 +82,7 @@ class Copies(Sequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self.size))]
+        i = int(i)
         if not -self.size <= i < self.size:
             raise IndexError(i)
         i %= self.size

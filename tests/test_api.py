@@ -246,3 +246,16 @@ def _refs(node) -> list[str]:
     if isinstance(node, list):
         return [r for v in node for r in _refs(v)]
     return []
+
+
+def test_background_novelty_setting_holds_for_an_engine_passed_in(engine):
+    """`serve` opens the engine itself and passes it in; the setting must still reach it (it
+    was ignored, and a 3M-paper server then ran the whole-index novelty scan regardless)."""
+    import dataclasses
+
+    copy = dataclasses.replace(engine)
+    off = Settings(index_dir=engine.store.index_dir, background_novelty=False)
+    with TestClient(create_app(off, engine=copy)):
+        assert copy.background_novelty is False
+    with TestClient(create_app(dataclasses.replace(off, background_novelty=True), engine=copy)):
+        assert copy.background_novelty is True
