@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "api.commands.export_embeddings",
         "write the index's vectors as Parquet, for `ingest --embeddings`",
     ),
+    "export": ("api.commands.export", "papers by id as BibTeX, RIS, CSV or JSON"),
     "stats": ("api.commands.stats", "counts and settings of an index"),
     "reindex": ("api.commands.reindex", "rebuild the vector and keyword indexes from SQLite"),
     "remove": ("api.commands.remove", "delete papers from every index"),
