@@ -45,6 +45,11 @@ _VERSION = re.compile(r"v\d+$")
 _KEY_STOPWORDS = frozenset({
     "a", "an", "the", "on", "of", "in", "for", "and", "to", "with", "from", "at", "by", "towards",
 })  # fmt: skip
+# Letters that NFKD does not take apart into an ASCII letter and an accent.
+_TRANSLITERATE = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ł": "l", "Ł": "L",
+     "đ": "d", "Đ": "D", "ð": "d", "þ": "th", "ı": "i"}
+)  # fmt: skip
 _NAME_SUFFIXES = frozenset(["jr", "jr.", "sr", "sr.", "ii", "iii", "iv"])
 # Venue words that make a record a conference paper (@inproceedings, RIS CPAPER).
 _PROCEEDINGS = re.compile(r"\b(proceedings|proc\.|conference|workshop|symposium)\b", re.I)
@@ -63,6 +68,8 @@ _SPECIAL = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
+# TeX joins -- into a dash and `` '' into curly quotes; an empty group between keeps them apart.
+_LIGATURE = re.compile(r"([-`'])(?=\1)")
 _NESTED_BRACES = {"{": r"\{", "}": r"\}"}
 _LONE_BRACES = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
 
@@ -147,7 +154,8 @@ def escape_bibtex(text: str) -> str:
     line. arXiv's TeX in titles ($\\gamma$) is text here too and comes out as written."""
     text = normalize_space(text)
     braces = _NESTED_BRACES if _braces_nest(text) else _LONE_BRACES
-    return "".join(_SPECIAL.get(ch) or braces.get(ch) or ch for ch in text)
+    escaped = "".join(_SPECIAL.get(ch) or braces.get(ch) or ch for ch in text)
+    return _LIGATURE.sub(r"\g<0>{}", escaped)
 
 
 def _braces_nest(text: str) -> bool:
@@ -205,12 +213,15 @@ def _key_base(paper: Paper) -> str:
 def _last_name(name: str) -> str:
     if "," in name:  # "Allen, Kelsey"
         return name.split(",", 1)[0]
-    tokens = [t for t in name.split() if t.lower() not in _NAME_SUFFIXES]
+    # The name ends before a token without letters: arXiv has "A. S. Mishchenko 1 and 2".
+    words = list(itertools.takewhile(lambda t: any(c.isalpha() for c in t), name.split()))
+    tokens = [t for t in words if t.lower() not in _NAME_SUFFIXES]
     return tokens[-1] if tokens else ""
 
 
 def _ascii_word(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    folded = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    folded = folded.encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]", "", folded.lower())
 
 
