@@ -22,6 +22,7 @@ from search.recommend import recommend
 from search.related import related
 from search.results import Snippet
 from search.retrieval import MODES, search
+from search.watches import MAX_QUERY_CHARS as MAX_FEED_QUERY
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -197,6 +198,7 @@ def search_page(
         else None,
         authors=_matching_authors(engine, q) if number == 1 else [],
         exports=export_urls("/search", {**keep, "k": PER_PAGE, "offset": offset}),
+        feed_url=_feed_url(keep),
     )
 
 
@@ -284,6 +286,14 @@ def static_file(name: str) -> FileResponse:
     if name.startswith(".") or path.parent != STATIC or not path.is_file():
         raise NotFoundError(f"no static file {name!r}")
     return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _feed_url(form: dict[str, str]) -> str | None:
+    """/search.atom with the query and filters (not the mode: a feed lists every paper that holds
+    all the words); None for a query too long to be a saved search."""
+    if len(form["q"]) > MAX_FEED_QUERY:
+        return None
+    return "/search.atom?" + urlencode({k: v for k, v in form.items() if k != "mode"})
 
 
 def _parse_form(form: dict[str, str], page: str) -> tuple[Filters | None, int]:
