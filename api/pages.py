@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -13,6 +13,14 @@ from markupsafe import Markup, escape
 
 from api import charts
 from api.errors import status_of
+from api.links import (
+    api_author_url,
+    api_paper_url,
+    author_url,
+    export_urls,
+    feed_url,
+    paper_url,
+)
 from indexer.filters import Filters
 from indexer.paper import Paper, normalize_name
 from models.errors import InvalidQueryError, NotFoundError, PaperscopeError
@@ -22,15 +30,12 @@ from search.recommend import recommend
 from search.related import related
 from search.results import Snippet
 from search.retrieval import MODES, search
-from search.watches import MAX_QUERY_CHARS as MAX_FEED_QUERY
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PER_PAGE = 10
 RELATED = 8
 RECOMMENDED = 20
-# The export links of a page: (label, format), each pointing at the API route of the same list.
-EXPORTS = (("BibTeX", "bibtex"), ("RIS", "ris"), ("CSV", "csv"))
 SHOWN_AUTHORS = 3
 # Pages carry no script at all, so the browser may refuse every script: a second guard (after
 # autoescaping) against titles and abstracts that smuggle markup.
@@ -42,33 +47,6 @@ HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
-
-
-def paper_url(paper: Paper | str) -> str:
-    """/paper/{id}; ids may hold "/" (math/0703001), which stays a path separator."""
-    return "/paper/" + quote(paper if isinstance(paper, str) else paper.id, safe="/:")
-
-
-def author_url(name: str) -> str:
-    return "/author/" + quote(name, safe="")
-
-
-def api_paper_url(paper: Paper) -> str:
-    """/papers/{id}: the API's record of the paper, which also answers format=bibtex etc."""
-    return "/papers/" + quote(paper.id, safe="/:")
-
-
-def api_author_url(name: str) -> str:
-    return "/authors/" + quote(name, safe="")
-
-
-def export_urls(path: str, params: dict | None = None) -> list[tuple[str, str]]:
-    """(label, URL) of the API's BibTeX, RIS and CSV answers for `path` with the page's query."""
-    query = {key: value for key, value in (params or {}).items() if value not in ("", [], None)}
-    return [
-        (label, path + "?" + urlencode({**query, "format": fmt}, doseq=True))
-        for label, fmt in EXPORTS
-    ]
 
 
 def show_date(paper: Paper) -> str:
@@ -198,7 +176,7 @@ def search_page(
         else None,
         authors=_matching_authors(engine, q) if number == 1 else [],
         exports=export_urls("/search", {**keep, "k": PER_PAGE, "offset": offset}),
-        feed_url=_feed_url(keep),
+        feed_url=feed_url(keep),
     )
 
 
@@ -286,14 +264,6 @@ def static_file(name: str) -> FileResponse:
     if name.startswith(".") or path.parent != STATIC or not path.is_file():
         raise NotFoundError(f"no static file {name!r}")
     return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
-
-
-def _feed_url(form: dict[str, str]) -> str | None:
-    """/search.atom with the query and filters (not the mode: a feed lists every paper that holds
-    all the words); None for a query too long to be a saved search."""
-    if len(form["q"]) > MAX_FEED_QUERY:
-        return None
-    return "/search.atom?" + urlencode({k: v for k, v in form.items() if k != "mode"})
 
 
 def _parse_form(form: dict[str, str], page: str) -> tuple[Filters | None, int]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.atom import MEDIA_TYPE, atom_feed
 from api.auth import require_write_token
-from api.pages import paper_url
+from api.links import paper_url
 from api.routes import EngineDep, FiltersDep, filter_params
 from api.schemas import WatchIn, WatchListOut, WatchOut, WatchRemoved, error_responses
 from indexer.filters import Filters
