@@ -15,8 +15,6 @@ MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 # Characters XML 1.0 cannot hold at all, not even escaped (some abstracts carry them).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-ET.register_namespace("", ATOM)
-
 
 def stamp(day: date | datetime) -> str:
     """An RFC 3339 date-time; a date is midnight UTC."""
@@ -36,14 +34,16 @@ def atom_feed(
 ) -> bytes:
     """The feed as UTF-8 XML. `papers` come newest first; `paper_url` gives an entry's absolute
     link (also its id). `updated` is the newest entry's date, or now for an empty feed."""
-    feed = ET.Element(f"{{{ATOM}}}feed")
+    # Plain tags under an xmlns attribute: Atom's default namespace without ElementTree's global
+    # prefix registry (and its refusal of unqualified attributes with default_namespace).
+    feed = ET.Element("feed", xmlns=ATOM)
     _text(feed, "id", feed_id)
     _text(feed, "title", title)
     dates = [d for d in map(feed_date, papers) if d]
     _text(feed, "updated", stamp(max(dates) if dates else datetime.now(UTC)))
     _link(feed, "self", self_url, "application/atom+xml")
     _link(feed, "alternate", page_url, "text/html")
-    author = ET.SubElement(feed, f"{{{ATOM}}}author")  # entries without authors inherit it
+    author = ET.SubElement(feed, "author")  # entries without authors inherit it
     _text(author, "name", "paperscope")
     _text(feed, "generator", "paperscope")
     for paper in papers:
@@ -52,7 +52,7 @@ def atom_feed(
 
 
 def _entry(feed: ET.Element, paper: Paper, url: str) -> None:
-    entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+    entry = ET.SubElement(feed, "entry")
     _text(entry, "id", url)
     _text(entry, "title", paper.title)
     updated = feed_date(paper)
@@ -64,23 +64,23 @@ def _entry(feed: ET.Element, paper: Paper, url: str) -> None:
     if paper.url and paper.url.startswith(("http://", "https://")):
         _link(entry, "related", paper.url, None)
     for name in paper.authors:
-        _text(ET.SubElement(entry, f"{{{ATOM}}}author"), "name", name)
+        _text(ET.SubElement(entry, "author"), "name", name)
     for category in paper.categories:
-        ET.SubElement(entry, f"{{{ATOM}}}category", term=_clean(category))
+        ET.SubElement(entry, "category", term=_clean(category))
     if paper.abstract:
         summary = _text(entry, "summary", paper.abstract)
         summary.set("type", "text")
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}")
+    element = ET.SubElement(parent, tag)
     element.text = _clean(text)
     return element
 
 
 def _link(parent: ET.Element, rel: str, href: str, kind: str | None) -> None:
     attrs = {"rel": rel, "href": href} | ({"type": kind} if kind else {})
-    ET.SubElement(parent, f"{{{ATOM}}}link", attrs)
+    ET.SubElement(parent, "link", attrs)
 
 
 def _clean(text: str) -> str:

@@ -262,7 +262,7 @@ def test_paper_and_author_pages_link_their_exports(client):
     links = export_links(html(client.get(f"/paper/{paper_id}")))
     assert links["BibTeX"] == f"/papers/{paper_id}?format=bibtex"
     (entry,) = bibtexparser.parse_string(client.get(links["BibTeX"]).text).entries
-    assert entry["title"] == SEED_TITLE
+    assert entry.fields_dict["title"].value == SEED_TITLE
     links = export_links(html(client.get("/author/kelsey allen")))
     assert links["RIS"] == "/authors/Kelsey%20Allen?format=ris"
     assert len(rispy.loads(client.get(links["RIS"]).text)) == 15
