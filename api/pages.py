@@ -242,7 +242,9 @@ def recommend_page(
             raise InvalidQueryError("give at least one liked paper: /recommend?positive=ID")
         limit = request.app.state.settings.max_positives
         if len(positive) + len(negative) > limit:
-            raise InvalidQueryError(f"{len(positive) + len(negative)} papers exceed the {limit}")
+            raise InvalidQueryError(
+                f"{len(positive) + len(negative)} input papers exceed the maximum of {limit}"
+            )
         liked = [engine.store.get(paper_id) for paper_id in positive]
         recs = recommend(engine, positive, negative, k=RECOMMENDED)
     except PaperscopeError as exc:
