@@ -349,16 +349,17 @@ class WatchIn(BaseModel):
     venue: str | None = Field(None, max_length=300)
 
 
+WATCH_EXAMPLE = {
+    "name": "gnn",
+    "query": "graph neural network",
+    "filters": {"year_from": 2024},
+    "created": "2026-12-02T04:00:00+00:00",
+    "last_run": None,
+}
+
+
 class WatchOut(BaseModel):
-    model_config = examples(
-        {
-            "name": "gnn",
-            "query": "graph neural network",
-            "filters": {},
-            "created": "2026-12-02T04:00:00+00:00",
-            "last_run": None,
-        }
-    )
+    model_config = examples(WATCH_EXAMPLE)
     name: str
     query: str
     filters: dict[str, Any]
@@ -367,8 +368,10 @@ class WatchOut(BaseModel):
 
 
 class WatchListOut(BaseModel):
+    model_config = examples({"watches": [WATCH_EXAMPLE]})
     watches: list[WatchOut]
 
 
 class WatchRemoved(BaseModel):
+    model_config = examples({"removed": "gnn"})
     removed: str

@@ -47,7 +47,7 @@ def add(body: WatchIn, engine: EngineDep) -> dict:
 @router.delete(
     "/watches/{name}",
     response_model=WatchRemoved,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
     dependencies=[Depends(require_write_token)],
     summary="Remove a saved search (needs the API token)",
 )
@@ -59,7 +59,7 @@ def remove(name: WatchName, engine: EngineDep) -> dict:
 @router.get(
     "/feeds/{name}.atom",
     response_class=Response,
-    responses=error_responses(404) | ATOM_RESPONSE,
+    responses=error_responses(404, 422) | ATOM_RESPONSE,
     summary="Atom feed of a saved search",
 )
 def watch_feed(name: WatchName, request: Request, engine: EngineDep) -> Response:
