@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sqlite3
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
@@ -122,6 +123,19 @@ def test_watches_survive_a_restart_and_can_be_removed(grown, capsys):
     capsys.readouterr()
     assert main(["watch", "remove", "temp", *index]) == 2
     assert "no watch named 'temp'" in capsys.readouterr().err
+
+
+def test_an_index_from_before_saved_searches_gets_the_table(grown, tmp_path, capsys):
+    engine, _added, _index = grown
+    old = tmp_path / "old"
+    shutil.copytree(engine.store.index_dir, old)
+    with sqlite3.connect(old / "papers.sqlite3") as conn:
+        conn.execute("DROP TABLE watches")
+    conn.close()
+    assert main(["watch", "list", "--index", str(old), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["watch", "add", "gnn", QUERY, "--index", str(old), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["query"] == QUERY
 
 
 @pytest.mark.parametrize(
