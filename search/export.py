@@ -85,13 +85,6 @@ class HasPaper(Protocol):
 Item = Paper | HasPaper
 
 
-def check_format(fmt: str) -> str:
-    """`fmt` if it is one of FORMATS; else InvalidQueryError naming the choices."""
-    if fmt not in FORMATS:
-        raise InvalidQueryError(f"format={fmt!r} is not an export format: choose one of {FORMATS}")
-    return fmt
-
-
 def export_text(items: Iterable[Item], fmt: str) -> str:
     """The items as BibTeX, RIS or CSV text (json is each caller's own body)."""
     if fmt not in TEXT_FORMATS:
