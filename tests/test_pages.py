@@ -254,7 +254,8 @@ def test_search_page_links_the_same_page_as_bibtex_ris_and_csv(client):
     assert bib.headers["content-type"].startswith("application/x-bibtex")
     assert len(bibtexparser.parse_string(bib.text).entries) == len(rows)
     assert len(rispy.loads(client.get(links["RIS"]).text)) == len(rows)
-    assert '<p class="export">' not in html(client.get("/", params={"q": "zzqxv"}))
+    empty = html(client.get("/", params={"q": "zzqxv", "mode": "keyword"}))
+    assert "No results" in empty and '<p class="export">' not in empty
 
 
 def test_paper_and_author_pages_link_their_exports(client):
