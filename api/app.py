@@ -29,6 +29,7 @@ ROUTERS = (
     "api.routes.search",
     "api.routes.discovery",
     "api.routes.authors",
+    "api.routes.feeds",
     "api.routes.papers",
     "api.pages",  # HTML pages: /, /paper/{id}, /author/{name}, /static/*
 )
@@ -46,7 +47,11 @@ MiB, 422 invalid parameters.
 
 Limits on this server: k <= {max_k}, offset <= {max_offset}, query text <= {max_query_chars}
 characters, at most {max_positives} papers in one recommendation request. Writes
-(`POST /papers`, `DELETE /papers/{{id}}`) are {writes}.
+(`POST /papers`, `DELETE /papers/{{id}}`, `POST /watches`, `DELETE /watches/{{name}}`) are
+{writes}.
+
+Lists (search, a paper, an author's papers, related papers, recommendations) come as JSON, or
+as BibTeX, RIS or CSV with `format=` or an `Accept` header.
 """
 
 

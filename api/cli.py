@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "api.commands.export_embeddings",
         "write the index's vectors as Parquet, for `ingest --embeddings`",
     ),
+    "export": ("api.commands.export", "papers by id as BibTeX, RIS, CSV or JSON"),
     "stats": ("api.commands.stats", "counts and settings of an index"),
     "reindex": ("api.commands.reindex", "rebuild the vector and keyword indexes from SQLite"),
     "remove": ("api.commands.remove", "delete papers from every index"),
@@ -29,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "author": ("api.commands.author", "an author's profile"),
     "authors": ("api.commands.authors", "find authors by name prefix"),
     "eval-related": ("api.commands.eval_related", "related-paper quality on a citation graph"),
+    "watch": ("api.commands.watch", "saved searches: add, list, remove, run (new papers)"),
     "serve": ("api.commands.serve", "run the HTTP API and web pages"),
 }
 

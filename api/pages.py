@@ -1,22 +1,32 @@
-"""The web pages (search, paper, author profile) as server-rendered HTML from Jinja2 templates."""
+"""The web pages (search, paper, author, recommendations) as server-rendered HTML from Jinja2."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from api import charts
 from api.errors import status_of
+from api.links import (
+    api_author_url,
+    api_paper_url,
+    author_url,
+    export_urls,
+    feed_url,
+    paper_url,
+)
 from indexer.filters import Filters
 from indexer.paper import Paper, normalize_name
 from models.errors import InvalidQueryError, NotFoundError, PaperscopeError
 from search.authors import author_profile, find_authors
 from search.novelty import novelty_of_paper
+from search.recommend import recommend
 from search.related import related
 from search.results import Snippet
 from search.retrieval import MODES, search
@@ -25,6 +35,7 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PER_PAGE = 10
 RELATED = 8
+RECOMMENDED = 20
 SHOWN_AUTHORS = 3
 # Pages carry no script at all, so the browser may refuse every script: a second guard (after
 # autoescaping) against titles and abstracts that smuggle markup.
@@ -36,15 +47,6 @@ HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
-
-
-def paper_url(paper: Paper | str) -> str:
-    """/paper/{id}; ids may hold "/" (math/0703001), which stays a path separator."""
-    return "/paper/" + quote(paper if isinstance(paper, str) else paper.id, safe="/:")
-
-
-def author_url(name: str) -> str:
-    return "/author/" + quote(name, safe="")
 
 
 def show_date(paper: Paper) -> str:
@@ -92,6 +94,9 @@ def _environment() -> Environment:
     env.globals.update(
         paper_url=paper_url,
         author_url=author_url,
+        export_urls=export_urls,
+        api_paper_url=api_paper_url,
+        api_author_url=api_author_url,
         shown_authors=shown_authors,
         author_limit=SHOWN_AUTHORS,
         modes=MODES,
@@ -170,6 +175,8 @@ def search_page(
         if len(result.hits) > PER_PAGE and offset + PER_PAGE <= settings.max_offset
         else None,
         authors=_matching_authors(engine, q) if number == 1 else [],
+        exports=export_urls("/search", {**keep, "k": PER_PAGE, "offset": offset}),
+        feed_url=feed_url(keep),
     )
 
 
@@ -218,6 +225,37 @@ def author_page(request: Request, name: str) -> HTMLResponse:
         novelty=novelty,
         chart=charts.author_novelty_chart(scored, profile.novelty_by_year, paper_url),
         scored=len(scored),
+    )
+
+
+@router.get("/recommend", response_class=HTMLResponse)
+def recommend_page(
+    request: Request,
+    positive: Annotated[list[str] | None, Query()] = None,
+    negative: Annotated[list[str] | None, Query()] = None,
+) -> HTMLResponse:
+    """Papers like the `positive` ones (and unlike the `negative` ones), with export links."""
+    engine = request.app.state.engine
+    positive, negative = positive or [], negative or []
+    try:
+        if not positive:
+            raise InvalidQueryError("give at least one liked paper: /recommend?positive=ID")
+        limit = request.app.state.settings.max_positives
+        if len(positive) + len(negative) > limit:
+            raise InvalidQueryError(
+                f"{len(positive) + len(negative)} input papers exceed the maximum of {limit}"
+            )
+        liked = [engine.store.get(paper_id) for paper_id in positive]
+        recs = recommend(engine, positive, negative, k=RECOMMENDED)
+    except PaperscopeError as exc:
+        return error_page(request, exc)
+    query = {"positive": positive, "negative": negative, "k": RECOMMENDED}
+    return render(
+        request,
+        "recommend.html",
+        liked=liked,
+        recs=recs,
+        exports=export_urls("/recommendations", query),
     )
 
 

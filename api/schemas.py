@@ -332,3 +332,46 @@ class AuthorListOut(BaseModel):
     )
     query: str
     authors: list[AuthorSummaryOut]
+
+
+# ---- saved searches ----------------------------------------------------------------------
+class WatchIn(BaseModel):
+    """A saved search: new papers that hold every word of `query` (stemmed) and pass the
+    filters are reported by `paperscope watch run` and listed by /feeds/{name}.atom."""
+
+    model_config = STRICT | examples({"name": "gnn", "query": "graph neural network"})
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="URL-safe name")
+    query: str = Field(min_length=1, max_length=1000)
+    year_from: int | None = Field(None, ge=1, le=9999)
+    year_to: int | None = Field(None, ge=1, le=9999)
+    category: str | None = Field(None, max_length=100)
+    author: str | None = Field(None, max_length=300)
+    venue: str | None = Field(None, max_length=300)
+
+
+WATCH_EXAMPLE = {
+    "name": "gnn",
+    "query": "graph neural network",
+    "filters": {"year_from": 2024},
+    "created": "2026-12-02T04:00:00+00:00",
+    "last_run": None,
+}
+
+
+class WatchOut(BaseModel):
+    model_config = examples(WATCH_EXAMPLE)
+    name: str
+    query: str
+    filters: dict[str, Any]
+    created: str = Field(description="UTC, ISO 8601")
+    last_run: str | None = Field(description="UTC, ISO 8601; null before the first run")
+
+
+class WatchListOut(BaseModel):
+    model_config = examples({"watches": [WATCH_EXAMPLE]})
+    watches: list[WatchOut]
+
+
+class WatchRemoved(BaseModel):
+    model_config = examples({"removed": "gnn"})
+    removed: str

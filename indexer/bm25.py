@@ -273,6 +273,16 @@ class Corpus:
                 df += int(seg.term_ptr[tid + 1] - seg.term_ptr[tid]) - dead.get(tid, 0)
         return df
 
+    def rows_with(self, term: str) -> np.ndarray:
+        """Live global rows whose document holds the term, sorted: read from the postings, so
+        the cost is the term's document frequency, not the corpus size."""
+        parts = [
+            seg.postings(term)[0].astype(np.int64) + self.offsets[i]
+            for i, seg in enumerate(self.segments)
+        ]
+        rows = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return rows[self.alive[rows]]
+
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 of every row for the query terms (repeats count again); dead rows score 0."""
         out = np.zeros(self.size, dtype=np.float32)

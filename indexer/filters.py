@@ -26,6 +26,23 @@ class Filters:
     author: str | None = None
     venue: str | None = None
 
+    def to_dict(self) -> dict:
+        """The filters that are set, JSON-ready (dates as ISO text)."""
+        return {
+            name: (value.isoformat() if isinstance(value, date) else value)
+            for name, value in vars(self).items()
+            if value not in (None, "")
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Filters:
+        """The inverse of to_dict."""
+        values = dict(data)
+        for name in ("date_from", "date_to"):
+            if values.get(name):
+                values[name] = date.fromisoformat(values[name])
+        return cls(**values)
+
     def is_empty(self) -> bool:
         return all(getattr(self, name) in (None, "") for name in self.__dataclass_fields__)
 

@@ -193,6 +193,19 @@ class KeywordIndex:
         tokens = [t for t in tokenize(query) if self.corpus.has_term(t)]
         return self.corpus.scores(tokens)
 
+    def containing_all(self, query: str) -> np.ndarray:
+        """Sorted vids of the live papers whose title or abstract holds every query term (as
+        tokenised for BM25: stemmed, without stopwords); empty for a query without terms."""
+        rows = None
+        for term in dict.fromkeys(tokenize(query)):
+            found = self.corpus.rows_with(term)
+            rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
+            if not len(rows):
+                break
+        if rows is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(self.table.slot_vids[rows]).astype(np.int64)
+
     def rows(self, vids: np.ndarray) -> np.ndarray:
         """Slot of each vid (the index into `scores`); -1 for a vid not indexed."""
         return self.table.slots_of(vids)

@@ -76,6 +76,17 @@ CREATE TABLE IF NOT EXISTS novelty (
     kth_similarity REAL,
     neighbours BLOB
 );
+-- Saved searches (`paperscope watch`): not papers, so writing one never bumps the generation.
+-- seen_vid is the high-water mark of the last run: vids only grow, so the papers added since
+-- are those above it.
+CREATE TABLE IF NOT EXISTS watches (
+    name TEXT PRIMARY KEY,
+    query TEXT NOT NULL,
+    filters TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL,
+    last_run TEXT,
+    seen_vid INTEGER NOT NULL
+);
 """
 
 # Columns added after the first release: (table, column, declaration).

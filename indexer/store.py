@@ -323,6 +323,35 @@ class Store(StoreQueries):
             [(generation, int(v)) for v in set(vids)],
         )
 
+    # ---- saved searches (not papers: no generation bump) ----------------------------------
+    def save_watch(
+        self, name: str, query: str, filters_json: str, created: str, seen_vid: int
+    ) -> bool:
+        """Store a new saved search; False (and nothing written) when the name is taken."""
+        conn = self._conn()
+        with self._lock, conn:
+            cur = conn.execute(
+                "INSERT INTO watches (name, query, filters, created, last_run, seen_vid) "
+                "VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT(name) DO NOTHING",
+                (name, query, filters_json, created, seen_vid),
+            )
+            return cur.rowcount == 1
+
+    def delete_watch(self, name: str) -> bool:
+        """Remove a saved search; False when there was none of that name."""
+        conn = self._conn()
+        with self._lock, conn:
+            return conn.execute("DELETE FROM watches WHERE name = ?", (name,)).rowcount == 1
+
+    def mark_watch(self, name: str, seen_vid: int, last_run: str) -> None:
+        """Record a run: papers up to `seen_vid` have been reported (the mark never moves back)."""
+        conn = self._conn()
+        with self._lock, conn:
+            conn.execute(
+                "UPDATE watches SET seen_vid = MAX(seen_vid, ?), last_run = ? WHERE name = ?",
+                (seen_vid, last_run, name),
+            )
+
     # ---- derived indexes -----------------------------------------------------------------
     def view(self) -> DerivedView:
         """The derived indexes as of SQLite's current generation. Cheap when nothing changed (one

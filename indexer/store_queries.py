@@ -52,6 +52,28 @@ class StoreQueries:
     def _scalar(self, sql: str, params: tuple = ()):
         return self._conn().execute(sql, params).fetchone()[0]
 
+    # ---- saved searches ------------------------------------------------------------------
+    def watch_rows(self, name: str | None = None) -> list[tuple[str, str, str, str, str, int]]:
+        """(name, query, filters JSON, created, last_run or None, seen_vid) of every saved search
+        by name, or of the one named."""
+        sql = "SELECT name, query, filters, created, last_run, seen_vid FROM watches"
+        if name is None:
+            return self._rows(sql + " ORDER BY name")
+        return self._rows(sql + " WHERE name = ?", (name,))
+
+    def max_vid(self) -> int:
+        """The largest vid handed out so far, removed papers included (AUTOINCREMENT never
+        reuses one); 0 for an empty index."""
+        return self._scalar(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'papers'), 0)"
+        )
+
+    def vid_dates(self, vids: Iterable[int]) -> list[tuple[int, str | None]]:
+        """(vid, published ISO date or None) of the given papers that exist."""
+        return self._rows_in(
+            "SELECT vid, published FROM papers WHERE vid IN ({marks})", [int(v) for v in vids]
+        )
+
     # ---- papers by key -------------------------------------------------------------------
     def all_ids(self) -> list[str]:
         """Every paper id, in vid order."""

@@ -72,16 +72,11 @@ class SearchPage:
     filters: Filters = field(default_factory=Filters)
 
     def to_dict(self) -> dict:
-        filters = {
-            name: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for name, value in vars(self.filters).items()
-            if value not in (None, "")
-        }
         return {
             "query": self.query,
             "mode": self.mode,
             "offset": self.offset,
             "k": self.k,
-            "filters": filters,
+            "filters": self.filters.to_dict(),
             "hits": [hit.to_dict() for hit in self.hits],
         }

@@ -208,6 +208,12 @@ ENDPOINTS = {
     ("post", "/novelty"),
     ("get", "/authors"),
     ("get", "/authors/{name}"),
+    ("get", "/recommendations"),
+    ("get", "/watches"),
+    ("post", "/watches"),
+    ("delete", "/watches/{name}"),
+    ("get", "/feeds/{name}.atom"),
+    ("get", "/search.atom"),
 }
 
 

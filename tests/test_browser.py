@@ -217,12 +217,30 @@ def test_pages_fit_a_phone_screen(server, page):
     for name, path in [
         ("06-phone-search", "/?q=quantum+entanglement"),
         ("07-phone-author", "/author/Kelsey%20Allen"),
-        ("08-phone-paper", "/paper/0704.0001"),
+        ("10-phone-recommend", "/recommend?positive=0704.0001"),
+        ("08-phone-paper", "/paper/0704.0001"),  # last: its chart is measured below
     ]:
         page.goto(server + path)
         assert fits_width(page), f"{path} scrolls sideways at {PHONE['width']}px"
         shot(page, name)
     assert page.locator("#novelty svg.chart").bounding_box()["width"] <= PHONE["width"]
+
+
+def test_export_download_and_the_recommendations_page(server, page):
+    page.goto(server + "/paper/0704.0001")
+    with page.expect_download() as download:
+        page.click("p.export a:text-is('BibTeX')")
+    assert download.value.suggested_filename == "paperscope-0704.0001.bib"
+    bib = Path(download.value.path()).read_text(encoding="utf-8")
+    assert bib.startswith("@article{balazs2007calculation,") and "eprint = {0704.0001}" in bib
+    page.click("a:text-is('Recommend papers like this one')")
+    page.wait_for_selector("section.recommend ol.results")
+    assert "Calculation of prompt diphoton" in page.inner_text("ul.liked")
+    assert page.locator("section.recommend ol.results article.paper").count() == 20
+    labels = page.locator("section.recommend p.export a").all_inner_texts()
+    assert labels == ["BibTeX", "RIS", "CSV"]
+    shot(page, "11-recommend")
+    assert page.dialogs == [] and page.errors == []
 
 
 def test_shared_urls_paging_and_error_pages(server, page):

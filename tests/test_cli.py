@@ -34,6 +34,10 @@ def test_specific_flags_show_in_help(capsys):
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     assert "--port" in capsys.readouterr().out
+    for command in ("search", "author", "recommend", "related", "export"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "{json,bibtex,ris,csv}" in capsys.readouterr().out, command
 
 
 def test_unknown_command_is_a_usage_error(capsys):

@@ -4,12 +4,16 @@ pages, over a small real index that the packaged model embedded (seed profile + 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
+import bibtexparser
 import pytest
+import rispy
 from fastapi.testclient import TestClient
 
 from api import charts
@@ -215,6 +219,78 @@ def test_unknown_author_is_a_404_page_with_similar_names(client):
     assert "no author named &#39;Nobody Allen&#39;" in page and AUTHOR_LINK in page
 
 
+# ---- export links and the recommendations page ----------------------------------------------
+def export_links(page: str) -> dict[str, str]:
+    """label -> URL of the page's export links (with &amp; unescaped)."""
+    block = re.search(r'<p class="export">(.*?)</p>', page, re.S).group(1)
+    links = re.findall(r'<a href="([^"]+)" download>([^<]+)</a>', block)
+    return {label: href.replace("&amp;", "&") for href, label in links}
+
+
+def shown_ids(page: str) -> list[str]:
+    """The paper ids of a page's result list, in order, as they appear in /paper/ links."""
+    results = page.split('<ol class="results"', 1)[1].split("</ol>", 1)[0]
+    return re.findall(r'<h3><a href="/paper/([^"#]+)">', results)
+
+
+def test_search_page_links_the_same_page_as_bibtex_ris_and_csv(client):
+    params = {"q": "quantum field theory", "mode": "hybrid", "page": "2"}
+    page = html(client.get("/", params=params))
+    links = export_links(page)
+    assert list(links) == ["BibTeX", "RIS", "CSV"]
+    url = urlsplit(links["CSV"])
+    assert url.path == "/search"
+    assert parse_qs(url.query) == {
+        "q": ["quantum field theory"],
+        "mode": ["hybrid"],
+        "k": ["10"],
+        "offset": ["10"],
+        "format": ["csv"],
+    }
+    rows = list(csv.DictReader(io.StringIO(client.get(links["CSV"]).text)))
+    assert [quote(r["id"], safe="/:") for r in rows] == shown_ids(page)
+    assert rows[0]["rank"] == "11"
+    bib = client.get(links["BibTeX"])
+    assert bib.headers["content-type"].startswith("application/x-bibtex")
+    assert len(bibtexparser.parse_string(bib.text).entries) == len(rows)
+    assert len(rispy.loads(client.get(links["RIS"]).text)) == len(rows)
+    empty = html(client.get("/", params={"q": "zzqxv", "mode": "keyword"}))
+    assert "No results" in empty and '<p class="export">' not in empty
+
+
+def test_paper_and_author_pages_link_their_exports(client):
+    paper_id = seed_id(client)
+    links = export_links(html(client.get(f"/paper/{paper_id}")))
+    assert links["BibTeX"] == f"/papers/{paper_id}?format=bibtex"
+    (entry,) = bibtexparser.parse_string(client.get(links["BibTeX"]).text).entries
+    assert entry.fields_dict["title"].value == SEED_TITLE
+    links = export_links(html(client.get("/author/kelsey allen")))
+    assert links["RIS"] == "/authors/Kelsey%20Allen?format=ris"
+    assert len(rispy.loads(client.get(links["RIS"]).text)) == 15
+
+
+def test_recommend_page_lists_papers_like_the_liked_one_and_links_its_export(client):
+    paper_id = seed_id(client)
+    paper_page = html(client.get(f"/paper/{paper_id}"))
+    href = re.search(r'href="(/recommend\?[^"]+)">Recommend papers like this one', paper_page)
+    page = html(client.get(href.group(1).replace("&amp;", "&")))
+    liked, results = page.split('<ol class="results"', 1)
+    assert "<h1>Recommended papers</h1>" in liked and SEED_TITLE in liked
+    assert results.count('<article class="paper">') == 20 and SEED_TITLE not in results
+    links = export_links(page)
+    url = urlsplit(links["RIS"])
+    assert url.path == "/recommendations"
+    assert parse_qs(url.query) == {"positive": [paper_id], "k": ["20"], "format": ["ris"]}
+    records = rispy.loads(client.get(links["RIS"]).text)
+    assert [quote(r["id"], safe="/:") for r in records] == shown_ids(page)
+
+
+def test_recommend_page_errors(client):
+    assert "give at least one liked paper" in html(client.get("/recommend"), 400)
+    page = html(client.get("/recommend", params={"positive": "0000.99999"}), 404)
+    assert "no paper with id &#39;0000.99999&#39;" in page
+
+
 # ---- escaping -------------------------------------------------------------------------------
 def test_markup_in_titles_authors_and_abstracts_is_shown_as_text(client):
     pages = [
@@ -222,6 +298,7 @@ def test_markup_in_titles_authors_and_abstracts_is_shown_as_text(client):
         html(client.get("/paper/xss/0001")),
         html(client.get("/author/Kelsey Allen")),
         html(client.get("/author/" + XSS_AUTHOR)),
+        html(client.get("/recommend", params={"positive": "xss/0001"})),
     ]
     for page in pages:
         assert "<script>alert" not in page and "<img src=x" not in page and "<b>graph" not in page
@@ -229,6 +306,12 @@ def test_markup_in_titles_authors_and_abstracts_is_shown_as_text(client):
     assert "<title>&lt;script&gt;alert(" in pages[1]
     assert "Eve &lt;img src=x onerror=alert(1)&gt;" in pages[1]
     assert 'href="/author/Eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"' in pages[1]
+    # Export links carry the hostile id and name URL-quoted, and the query's & escaped.
+    assert export_links(pages[1])["BibTeX"] == "/papers/xss/0001?format=bibtex"
+    xss_author = "/authors/Eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E?format=ris"
+    assert export_links(pages[3])["RIS"] == xss_author
+    assert 'href="/search?q=graph+transformers+molecules&amp;mode=keyword&amp;' in pages[0]
+    assert 'href="/recommendations?positive=xss%2F0001&amp;k=20&amp;format=csv"' in pages[4]
 
 
 def test_marked_snippet_escapes_text_around_and_inside_marks():

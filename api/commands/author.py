@@ -1,16 +1,16 @@
-"""`paperscope author NAME`: an author's profile with counts, novelty % and AI score."""
+"""`paperscope author NAME`: an author's profile, or their papers as BibTeX, RIS or CSV."""
 
 from __future__ import annotations
 
 import argparse
 
-from api.commands.common import add_json_flag, print_json, shorten
+from api.commands.common import add_output_flags, output_format, print_export, shorten
 from api.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help='full name, any case or accents, e.g. "Kelsey Allen"')
-    add_json_flag(parser)
+    add_output_flags(parser)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -19,10 +19,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from search.novelty_cohorts import refresh
 
     engine = open_without_model(settings)
-    refresh(engine, progress=not settings.quiet)  # a one-shot command: stored novelty up to date
+    fmt = output_format(args)
+    if fmt in (None, "json"):  # a one-shot command: stored novelty up to date (not for a .bib)
+        refresh(engine, progress=not settings.quiet)
     profile = author_profile(engine, args.name)
-    if args.json:
-        print_json(profile.to_dict())
+    if fmt:
+        print_export(fmt, profile.papers, profile.to_dict())
         return 0
     unknown = "unknown"
     print(profile.name)

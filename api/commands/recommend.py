@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from api.commands.common import add_json_flag, print_json, shorten
+from api.commands.common import add_output_flags, output_format, print_export, shorten
 from api.commands.related import add_filter_arguments, filters_from
 from api.settings import Settings
 
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-k", type=int, default=10, help="number of papers (1-100, default 10)")
     add_filter_arguments(parser)
-    add_json_flag(parser)
+    add_output_flags(parser)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,14 +34,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     engine = Engine.open(settings.index_dir, settings.model)
     recs = recommend(engine, args.positive, args.negative, k=args.k, filters=filters_from(args))
-    if args.json:
-        print_json(
-            {
-                "positive_ids": args.positive,
-                "negative_ids": args.negative,
-                "recommendations": [r.to_dict() for r in recs],
-            }
-        )
+    if fmt := output_format(args):
+        data = {
+            "positive_ids": args.positive,
+            "negative_ids": args.negative,
+            "recommendations": [r.to_dict() for r in recs],
+        }
+        print_export(fmt, recs, data)
         return 0
     for rec in recs:
         print(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from api.commands.common import add_json_flag, print_json, shorten
+from api.commands.common import add_output_flags, output_format, print_export, shorten
 from api.settings import Settings
 
 
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "text or citations use one signal only",
     )
     add_filter_arguments(parser)
-    add_json_flag(parser)
+    add_output_flags(parser)
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,8 +63,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         direction=args.direction,
         signals=args.signals,
     )
-    if args.json:
-        print_json({"paper_id": args.paper_id, "hits": [h.to_dict() for h in hits]})
+    if fmt := output_format(args):
+        print_export(fmt, hits, {"paper_id": args.paper_id, "hits": [h.to_dict() for h in hits]})
         return 0
     source = engine.store.get(args.paper_id)
     print(f"related to {source.id}: {shorten(source.title, 90)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from api.commands.common import add_json_flag, print_json, shorten
+from api.commands.common import add_output_flags, output_format, print_export, shorten
 from api.settings import Settings
 
 MODES = ("keyword", "semantic", "hybrid")  # kept equal to search.retrieval.MODES; no torch import
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--category", default=None, help="category or prefix: cs, cs.LG")
     parser.add_argument("--author", default=None, help="full author name (any case or accents)")
     parser.add_argument("--venue", default=None, help="venue or journal (substring)")
-    add_json_flag(parser)
+    add_output_flags(parser)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     filters.validate()
     engine = Engine.open(settings.index_dir, settings.model)
     page = search(engine, args.query, k=args.k, mode=args.mode, filters=filters, offset=args.offset)
-    if args.json:
-        print_json(page.to_dict())
+    if fmt := output_format(args):
+        print_export(fmt, page.hits, page.to_dict())
         return 0
     print(format_page(page))
     return 0

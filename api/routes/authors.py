@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
+from api.export import ExportFormat, export_response, export_responses
 from api.routes import EngineDep
 from api.schemas import AuthorListOut, AuthorProfileOut, error_responses
 from search.authors import author_profile, find_authors
@@ -40,7 +41,7 @@ def authors(
 @router.get(
     "/authors/{name:path}",
     response_model=AuthorProfileOut,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422) | export_responses(),
     summary="An author's profile",
 )
 def profile(
@@ -48,6 +49,9 @@ def profile(
         str, Path(description="full name, any case or accents", examples=["Kelsey Allen"])
     ],
     engine: EngineDep,
-) -> dict:
-    """Papers, citations, h-index, novelty % and AI score of the author with this name."""
-    return author_profile(engine, name).to_dict()
+    fmt: ExportFormat = "json",
+) -> dict | Response:
+    """Papers, citations, h-index, novelty % and AI score of the author with this name; with
+    format=bibtex|ris|csv (or Accept), the author's papers as a file."""
+    profile = author_profile(engine, name)
+    return export_response(fmt, profile.papers, profile.to_dict(), profile.name)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from api.export import ExportFormat, export_response, export_responses
 from api.routes import (
     EngineDep,
     FiltersDep,
@@ -36,7 +37,7 @@ K = Annotated[int, Query(ge=1, description="how many results (at most max_k)")]
 @router.get(
     "/papers/{paper_id:path}/related",
     response_model=RelatedListOut,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422) | export_responses(),
     summary="Papers related to a paper",
 )
 def related_papers(
@@ -53,8 +54,10 @@ def related_papers(
         Literal[SIGNALS],  # type: ignore[valid-type]
         Query(description="auto: text, plus citation overlap when the paper has citations"),
     ] = "auto",
-) -> dict:
-    """The papers most related to this one, best first; never the paper or its duplicates."""
+    fmt: ExportFormat = "json",
+) -> dict | Response:
+    """The papers most related to this one, best first; never the paper or its duplicates.
+    With format=bibtex|ris|csv (or Accept), the list as a file."""
     hits = related(
         engine,
         paper_id,
@@ -63,7 +66,8 @@ def related_papers(
         direction=direction,
         signals=signals,
     )
-    return {"paper_id": paper_id, "hits": [hit.to_dict() for hit in hits]}
+    data = {"paper_id": paper_id, "hits": [hit.to_dict() for hit in hits]}
+    return export_response(fmt, hits, data, f"related-{paper_id}")
 
 
 @router.get(
@@ -80,26 +84,55 @@ def paper_novelty(paper_id: PaperId, engine: EngineDep, settings: SettingsDep, k
 @router.post(
     "/recommendations",
     response_model=RecommendationListOut,
-    responses=error_responses(400, 404, 413, 422),
+    responses=error_responses(400, 404, 413, 422) | export_responses(),
     summary="Recommendations from liked and disliked papers",
 )
-def recommendations(body: RecommendationRequest, engine: EngineDep, settings: SettingsDep) -> dict:
-    """The papers a classifier trained on this request's likes and dislikes scores highest."""
-    for name in ("positive_ids", "negative_ids"):
-        ids = getattr(body, name)
+def recommendations(
+    body: RecommendationRequest,
+    engine: EngineDep,
+    settings: SettingsDep,
+    fmt: ExportFormat = "json",
+) -> dict | Response:
+    """The papers a classifier trained on this request's likes and dislikes scores highest.
+    With format=bibtex|ris|csv (or Accept), the list as a file."""
+    filters = filter_params(body.year_from, body.year_to, body.category)
+    hits = _recommend(engine, settings, body.positive_ids, body.negative_ids, body.k, filters)
+    return export_response(fmt, hits, {"hits": [hit.to_dict() for hit in hits]}, "recommendations")
+
+
+@router.get(
+    "/recommendations",
+    response_model=RecommendationListOut,
+    responses=error_responses(404, 422) | export_responses(),
+    summary="Recommendations from liked and disliked papers, as a link",
+)
+def recommendations_link(
+    engine: EngineDep,
+    settings: SettingsDep,
+    filters: FiltersDep,
+    positive: Annotated[
+        list[str],
+        Query(min_length=1, description="ids of liked papers (repeat the parameter)"),
+    ],
+    negative: Annotated[
+        list[str], Query(description="ids of disliked papers (repeat the parameter)")
+    ] = [],  # noqa: B006 -- FastAPI copies defaults per request
+    k: K = 10,
+    fmt: ExportFormat = "json",
+) -> dict | Response:
+    """The same as POST /recommendations with the inputs in the URL, so that a page can link to
+    a list and its BibTeX, RIS or CSV export."""
+    hits = _recommend(engine, settings, positive, negative, k, filters)
+    return export_response(fmt, hits, {"hits": [hit.to_dict() for hit in hits]}, "recommendations")
+
+
+def _recommend(engine, settings, positive_ids, negative_ids, k, filters) -> list:
+    for name, ids in (("positive_ids", positive_ids), ("negative_ids", negative_ids)):
         if len(ids) > settings.max_positives:
             raise InvalidQueryError(
                 f"{len(ids)} {name} exceed the maximum of {settings.max_positives}"
             )
-    filters = filter_params(body.year_from, body.year_to, body.category)
-    hits = recommend(
-        engine,
-        body.positive_ids,
-        body.negative_ids,
-        k=check_k(body.k, settings),
-        filters=filters,
-    )
-    return {"hits": [hit.to_dict() for hit in hits]}
+    return recommend(engine, positive_ids, negative_ids, k=check_k(k, settings), filters=filters)
 
 
 @router.post(

@@ -6,10 +6,11 @@ import threading
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Response
 from pydantic import Field
 
 from api.auth import require_write_token
+from api.export import ExportFormat, export_response, export_responses
 from api.routes import EngineDep, PaperId
 from api.schemas import PaperIn, PaperOut, RemoveReport, WriteReport, error_responses
 from indexer.ingest import ingest_papers
@@ -32,12 +33,13 @@ NewPapers = Annotated[
 @router.get(
     "/papers/{paper_id:path}",
     response_model=PaperOut,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422) | export_responses(),
     summary="One paper",
 )
-def get_paper(paper_id: PaperId, engine: EngineDep) -> dict:
-    """The stored record of a paper."""
-    return engine.store.get(paper_id).to_dict()
+def get_paper(paper_id: PaperId, engine: EngineDep, fmt: ExportFormat = "json") -> dict | Response:
+    """The stored record of a paper; with format=bibtex|ris|csv (or Accept), as a file."""
+    paper = engine.store.get(paper_id)
+    return export_response(fmt, [paper], paper.to_dict(), paper.id)
 
 
 @router.post(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from api.export import ExportFormat, export_response, export_responses
 from api.routes import EngineDep, FiltersDep, SettingsDep, check_k, check_offset, check_text
 from api.schemas import SearchPageOut, error_responses
 from search.retrieval import MODES, search
@@ -16,7 +17,7 @@ router = APIRouter(tags=["search"])
 @router.get(
     "/search",
     response_model=SearchPageOut,
-    responses=error_responses(422),
+    responses=error_responses(422) | export_responses(),
     summary="Search papers",
 )
 def search_papers(
@@ -36,8 +37,10 @@ def search_papers(
     ] = "hybrid",
     k: Annotated[int, Query(ge=1, description="results per page (at most max_k)")] = 10,
     offset: Annotated[int, Query(ge=0, description="results to skip (at most max_offset)")] = 0,
-) -> dict:
-    """One page of results, best first; `filters` echoes the filters that were applied."""
+    fmt: ExportFormat = "json",
+) -> dict | Response:
+    """One page of results, best first; `filters` echoes the filters that were applied. With
+    format=bibtex|ris|csv (or Accept), the page's papers as a file instead."""
     check_text(q, settings)
     page = search(
         engine,
@@ -47,4 +50,4 @@ def search_papers(
         filters=filters,
         offset=check_offset(offset, settings),
     )
-    return page.to_dict()
+    return export_response(fmt, page.hits, page.to_dict(), f"search-{q[:40]}")
