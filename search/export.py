@@ -317,11 +317,20 @@ def _scalars(data: dict) -> dict[str, str]:
         if isinstance(value, dict):
             continue  # the nested paper is flattened by the caller; snippets stay in JSON
         if isinstance(value, list):
-            value = "; ".join(str(v) for v in value)
+            value = _cell("; ".join(str(v) for v in value))
         elif isinstance(value, bool):
             value = "true" if value else "false"
+        elif isinstance(value, str):
+            value = _cell(value)
         out[name] = "" if value is None else str(value)
     return out
+
+
+def _cell(text: str) -> str:
+    """Text that a spreadsheet would run as a formula ("=HYPERLINK(...)" in a title) gets a
+    leading apostrophe, which spreadsheets show as text (OWASP's CSV injection advice); numbers
+    are not text and stay as they are."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_csv(items: Sequence[Item]) -> str:

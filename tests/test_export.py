@@ -324,3 +324,12 @@ def test_cli_exports_search_author_recommend_and_papers(engine, capsys, monkeypa
     assert "no paper with id '0000.0000'" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # --json and --format are one choice
         main(["search", QUERY, *index, "--json", "--format", "csv"])
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_text():
+    from indexer.paper import Paper
+
+    paper = Paper(id="x1", title='=HYPERLINK("http://evil")', abstract="-1 + 2", authors=["@me"])
+    row = parse_csv(to_csv([paper]))[0]
+    assert row["title"] == '\'=HYPERLINK("http://evil")'
+    assert row["abstract"] == "'-1 + 2" and row["authors"] == "'@me" and row["id"] == "x1"
