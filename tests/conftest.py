@@ -29,3 +29,17 @@ def encoder():
     from models.encoder import load_encoder
 
     return load_encoder()
+
+
+def small_index(shared_data: Path, encoder, folder: Path):
+    """A store of the seed profile plus the first 40 arXiv sample records, embedded with the real
+    model: the small real index the API, page, export and watch tests start from."""
+    from indexer.ingest import ingest
+    from indexer.store import Store
+
+    arxiv = folder / "arxiv40.json"
+    with open(shared_data / "arxiv/arxiv-metadata-oai-snapshot.sample200.json") as src:
+        arxiv.write_text("".join(next(src) for _ in range(40)))
+    store = Store.create_or_open(folder / "idx", encoder.name, encoder.dim)
+    ingest(store, encoder, [arxiv, shared_data / "seed_profile.jsonl"], progress=False)
+    return store

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from api import schemas
 from api.app import create_app
 from api.settings import Settings
-from indexer.ingest import ingest
 from indexer.store import Store
 from search.engine import Engine
+from tests.conftest import small_index
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -24,11 +24,7 @@ SEED_TITLE = "Improving Dual-Encoder Training through Dynamic Indexes for Negati
 @pytest.fixture(scope="module")
 def engine(shared_data, encoder, tmp_path_factory) -> Engine:
     folder = tmp_path_factory.mktemp("api")
-    arxiv = folder / "arxiv40.json"
-    with open(shared_data / "arxiv/arxiv-metadata-oai-snapshot.sample200.json") as src:
-        arxiv.write_text("".join(next(src) for _ in range(40)))
-    store = Store.create_or_open(folder / "idx", encoder.name, encoder.dim)
-    ingest(store, encoder, [arxiv, shared_data / "seed_profile.jsonl"], progress=False)
+    store = small_index(shared_data, encoder, folder)
     return Engine(store, encoder)
 
 

@@ -21,12 +21,11 @@ from api.app import create_app
 from api.cli import main
 from api.export import format_from_accept
 from api.settings import Settings
-from indexer.ingest import ingest
 from indexer.paper import Paper, normalize_space
 from indexer.readers.detect import read_papers
-from indexer.store import Store
 from search.engine import Engine
 from search.export import bibtex_keys, escape_bibtex, export_text, to_bibtex, to_csv, to_ris
+from tests.conftest import small_index
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = "quantum field theory and particle physics"
@@ -78,11 +77,7 @@ def sample_papers(shared_data) -> list[Paper]:
 @pytest.fixture(scope="module")
 def engine(shared_data, encoder, tmp_path_factory) -> Engine:
     folder = tmp_path_factory.mktemp("export")
-    arxiv = folder / "arxiv40.json"
-    with open(shared_data / "arxiv/arxiv-metadata-oai-snapshot.sample200.json") as src:
-        arxiv.write_text("".join(next(src) for _ in range(40)))
-    store = Store.create_or_open(folder / "idx", encoder.name, encoder.dim)
-    ingest(store, encoder, [arxiv, shared_data / "seed_profile.jsonl"], progress=False)
+    store = small_index(shared_data, encoder, folder)
     return Engine(store, encoder)
 
 

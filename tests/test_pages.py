@@ -20,11 +20,11 @@ from api import charts
 from api.app import create_app
 from api.pages import marked, paper_url
 from api.settings import Settings
-from indexer.ingest import ingest, ingest_papers
+from indexer.ingest import ingest_papers
 from indexer.paper import Paper
-from indexer.store import Store
 from search.engine import Engine
 from search.results import Snippet
+from tests.conftest import small_index
 
 SEED_TITLE = "Improving Dual-Encoder Training through Dynamic Indexes for Negative Mining"
 XSS_TITLE = '<script>alert("xss")</script> Attention & <b>graph</b> transformers'
@@ -35,11 +35,7 @@ XSS_AUTHOR = "Eve <img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def client(shared_data, encoder, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pages")
-    arxiv = folder / "arxiv40.json"
-    with open(shared_data / "arxiv/arxiv-metadata-oai-snapshot.sample200.json") as src:
-        arxiv.write_text("".join(next(src) for _ in range(40)))
-    store = Store.create_or_open(folder / "idx", encoder.name, encoder.dim)
-    ingest(store, encoder, [arxiv, shared_data / "seed_profile.jsonl"], progress=False)
+    store = small_index(shared_data, encoder, folder)
     hostile = Paper(
         id="xss/0001",
         title=XSS_TITLE,

@@ -26,6 +26,7 @@ from indexer.paper import Paper
 from indexer.store import Store
 from search.engine import Engine
 from search.watches import list_watches
+from tests.conftest import small_index
 
 A = "{http://www.w3.org/2005/Atom}"
 QUERY = "graph neural network"
@@ -46,11 +47,7 @@ def grown(shared_data, encoder, tmp_path_factory):
     NeurIPS papers and one hostile one ingested. Returns (engine, ids of the papers added after
     the watch, index argv)."""
     folder = tmp_path_factory.mktemp("watches")
-    arxiv = folder / "arxiv40.json"
-    with open(shared_data / "arxiv/arxiv-metadata-oai-snapshot.sample200.json") as src:
-        arxiv.write_text("".join(next(src) for _ in range(40)))
-    store = Store.create_or_open(folder / "idx", encoder.name, encoder.dim)
-    ingest(store, encoder, [arxiv, shared_data / "seed_profile.jsonl"], progress=False)
+    store = small_index(shared_data, encoder, folder)
     index = ["--index", str(store.index_dir), "-q"]
     assert main(["watch", "add", "gnn", QUERY, *index]) == 0
     assert main(["watch", "add", "gnn-bib", QUERY, *index]) == 0
