@@ -137,6 +137,7 @@ AUTHOR_PROFILE = [
         "paper_novelty": [],
         "novelty_by_year": [{"year": 2023, "median_percentile": 61.0, "papers": 4}],
         "name_variants": ["Kelsey Allen", "Kelsey R. Allen"],
+        "most_cited_ids": [],
         "papers": [PAPER],
     }
 ][0]

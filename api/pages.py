@@ -25,6 +25,7 @@ from indexer.filters import Filters
 from indexer.paper import Paper, normalize_name
 from models.errors import InvalidQueryError, NotFoundError, PaperscopeError
 from search.authors import author_profile, find_authors
+from search.citations import citation_lists
 from search.novelty import novelty_of_paper
 from search.recommend import recommend
 from search.related import related
@@ -35,6 +36,7 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PER_PAGE = 10
 RELATED = 8
+CITATIONS = 50  # per list on the paper page; the API gives more
 RECOMMENDED = 20
 SHOWN_AUTHORS = 3
 # Pages carry no script at all, so the browser may refuse every script: a second guard (after
@@ -195,6 +197,7 @@ def paper_page(request: Request, paper_id: str) -> HTMLResponse:
         "paper.html",
         paper=paper,
         related=related(engine, paper.id, k=RELATED),
+        citations=citation_lists(engine.store, paper.id, limit=CITATIONS),
         novelty=novelty,
         chart=charts.prior_similarity_chart(evidence, paper.published, paper_url),
     )

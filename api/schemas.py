@@ -203,6 +203,17 @@ class RelatedListOut(BaseModel):
     hits: list[RelatedOut]
 
 
+class CitationsOut(BaseModel):
+    """A paper's references and citing papers within this index, with their counts."""
+
+    paper_id: str
+    reference_count: int = Field(description="entries in the paper's reference list")
+    references_in_index: int = Field(description="of those, papers held by this index")
+    references: list[PaperOut] = Field(description="the indexed references, in the list's order")
+    cited_by_count: int = Field(description="indexed papers that list this one as a reference")
+    cited_by: list[PaperOut] = Field(description="citing papers (up to limit): most cited first")
+
+
 class RecommendationRequest(BaseModel):
     """Papers you like (and optionally dislike); returns the index's papers most like them."""
 
@@ -318,6 +329,9 @@ class AuthorProfileOut(BaseModel):
     paper_novelty: list[PaperNoveltyOut]
     novelty_by_year: list[YearNovelty]
     name_variants: list[str]
+    most_cited_ids: list[str] = Field(
+        description="up to 5 papers with a citation count, most cited first; empty without counts"
+    )
     papers: list[PaperOut]
 
 

@@ -55,6 +55,15 @@ CREATE TABLE IF NOT EXISTS categories (
 );
 CREATE INDEX IF NOT EXISTS categories_category ON categories (category);
 CREATE INDEX IF NOT EXISTS categories_category_nocase ON categories (category COLLATE NOCASE);
+-- One row per entry of a paper's `refs` list, so that "cited by" is an index lookup on `cited`
+-- (an id that may or may not be in the index) instead of a scan of every JSON list.
+CREATE TABLE IF NOT EXISTS citations (
+    citing INTEGER NOT NULL REFERENCES papers (vid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    cited TEXT NOT NULL,
+    PRIMARY KEY (citing, position)
+);
+CREATE INDEX IF NOT EXISTS citations_cited ON citations (cited);
 -- float32 little-endian vectors, L2-normalised, of the manifest's dimension.
 CREATE TABLE IF NOT EXISTS embeddings (
     vid INTEGER PRIMARY KEY REFERENCES papers (vid) ON DELETE CASCADE,
@@ -97,11 +106,20 @@ ADDED_COLUMNS = (
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Add the columns an older index lacks (SQLite's ALTER TABLE ADD COLUMN is instant)."""
+    """Add the columns an older index lacks (SQLite's ALTER TABLE ADD COLUMN is instant), and fill
+    the citations table once from the stored `refs` lists of an index made before it existed."""
     for table, column, declaration in ADDED_COLUMNS:
         present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'citations_filled'").fetchone() is None:
+        with conn:
+            conn.execute("DELETE FROM citations")
+            conn.execute(
+                "INSERT INTO citations SELECT p.vid, j.key, j.value FROM papers p, "
+                "json_each(p.refs) j WHERE p.refs != '[]'"
+            )
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('citations_filled', '1')")
 
 
 PAPER_COLUMNS = (
@@ -197,3 +215,7 @@ def author_rows(vid: int, paper: Paper) -> list[tuple]:
 
 def category_rows(vid: int, paper: Paper) -> list[tuple]:
     return [(vid, i, category) for i, category in enumerate(paper.categories)]
+
+
+def citation_rows(vid: int, paper: Paper) -> list[tuple]:
+    return [(vid, i, cited) for i, cited in enumerate(paper.references)]

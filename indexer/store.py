@@ -278,6 +278,7 @@ class Store(StoreQueries):
                 )
                 conn.execute("DELETE FROM authors WHERE vid = ?", (vid,))
                 conn.execute("DELETE FROM categories WHERE vid = ?", (vid,))
+                conn.execute("DELETE FROM citations WHERE citing = ?", (vid,))
                 self._write_children(conn, vid, paper, vectors.get(paper.id))
             self._bump_generation(conn, touched)
 
@@ -286,6 +287,7 @@ class Store(StoreQueries):
         conn.executemany(
             "INSERT INTO categories VALUES (?, ?, ?)", schema.category_rows(vid, paper)
         )
+        conn.executemany("INSERT INTO citations VALUES (?, ?, ?)", schema.citation_rows(vid, paper))
         if vector is not None:
             if vector.shape != (self.dim,):
                 raise ValueError(f"vector of shape {vector.shape}, expected ({self.dim},)")

@@ -22,6 +22,13 @@ END_SQL = (
 )
 
 
+# Distinct vids of the papers citing id ?, other than the paper with id ? itself.
+_CITING_SQL = (
+    "SELECT DISTINCT c.citing FROM citations c WHERE c.cited = ? "
+    "AND c.citing NOT IN (SELECT vid FROM papers WHERE id = ?)"
+)
+
+
 def chunked(values: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
     """`values` in slices of at most `size`, for `IN (?, ...)` lists."""
     for start in range(0, len(values), size):
@@ -119,6 +126,32 @@ class StoreQueries:
         """(id, referenced ids) of every paper that lists references."""
         rows = self._rows("SELECT id, refs FROM papers WHERE refs != '[]'")
         return [(pid, json.loads(refs)) for pid, refs in rows]
+
+    # ---- citations -----------------------------------------------------------------------
+    # A record that lists itself (some S2ORC records do) is not its own reference or citer.
+    def referenced_vids(self, vid: int) -> list[int]:
+        """Vids of the indexed papers that paper `vid` lists as references, in its list's order
+        (each once)."""
+        rows = self._column(
+            "SELECT p.vid FROM citations c JOIN papers p ON p.id = c.cited "
+            "WHERE c.citing = ? AND p.vid != c.citing ORDER BY c.position",
+            (vid,),
+        )
+        return list(dict.fromkeys(rows))
+
+    def citing_vids(self, paper_id: str, limit: int) -> list[int]:
+        """Vids of up to `limit` papers whose references list `paper_id`: most cited first, then
+        newest, then in index order (a stable order for ties)."""
+        return self._column(
+            f"SELECT p.vid FROM papers p WHERE p.vid IN ({_CITING_SQL}) "
+            "ORDER BY p.citation_count IS NULL, p.citation_count DESC, p.published DESC, p.vid "
+            "LIMIT ?",
+            (paper_id, paper_id, limit),
+        )
+
+    def citing_count(self, paper_id: str) -> int:
+        """How many indexed papers list `paper_id` among their references."""
+        return self._column(f"SELECT COUNT(*) FROM ({_CITING_SQL})", (paper_id, paper_id))[0]
 
     # ---- dates ---------------------------------------------------------------------------
     def vids_dated_before(self, start: date) -> list[int]:

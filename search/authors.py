@@ -19,6 +19,7 @@ MIN_SCORED = 3
 SHRINK = 3
 TOP_CATEGORIES = 5
 TOP_COAUTHORS = 10
+MOST_CITED = 5  # papers in the "most cited" list of a profile
 
 NOVELTY_DEFINITION = (
     "Novelty % = median of the percentiles of the author's papers (each paper's novelty against "
@@ -90,8 +91,18 @@ class AuthorProfile:
                 for y, m, n in self.novelty_by_year
             ],
             "name_variants": list(self.name_variants),
+            "most_cited_ids": [p.id for p in self.most_cited()],
             "papers": [p.to_dict() for p in self.papers],
         }
+
+    def most_cited(self, n: int = MOST_CITED) -> list[Paper]:
+        """Up to `n` papers with a known citation count, most cited first (ties: newest first,
+        then by id); empty where the sources give no counts."""
+        counted = [p for p in self.papers if p.citation_count is not None]
+        counted.sort(key=lambda p: p.id)
+        counted.sort(key=lambda p: p.published or date.min, reverse=True)
+        counted.sort(key=lambda p: p.citation_count, reverse=True)
+        return counted[:n]
 
 
 @dataclass(frozen=True)

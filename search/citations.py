@@ -1,13 +1,55 @@
-"""Citation links between papers (references and cited-by, undirected) and overlap scores."""
+"""Citation links between papers: the directed lists a paper page shows (references, cited by)
+and the undirected graph whose overlap scores related papers use."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from indexer.paper import Paper
 from indexer.store import Store
 
 GRAPH = "citation-graph"
+
+
+@dataclass(frozen=True)
+class CitationLists:
+    """A paper's references and the papers citing it, both within the index. `reference_count`
+    counts the distinct ids of its source list, indexed or not; `cited_by_count` counts all
+    citing papers, of which `cited_by` holds the first `limit`. A paper never lists itself."""
+
+    paper_id: str
+    references: list[Paper]
+    reference_count: int
+    cited_by: list[Paper]
+    cited_by_count: int
+
+    def to_dict(self) -> dict:
+        return {
+            "paper_id": self.paper_id,
+            "reference_count": self.reference_count,
+            "references_in_index": len(self.references),
+            "references": [paper.to_dict() for paper in self.references],
+            "cited_by_count": self.cited_by_count,
+            "cited_by": [paper.to_dict() for paper in self.cited_by],
+        }
+
+
+def citation_lists(store: Store, paper_id: str, limit: int = 100) -> CitationLists:
+    """References (in the paper's order) and citing papers (most cited first) of a stored
+    paper, at most `limit` of each; raises NotFoundError for an unknown id."""
+    paper = store.get(paper_id)
+    vid = store.vid_of(paper.id)
+    references = store.papers_by_vids(store.referenced_vids(vid)[:limit])
+    citing = store.papers_by_vids(store.citing_vids(paper.id, limit))
+    return CitationLists(
+        paper_id=paper.id,
+        references=references,
+        reference_count=len(set(paper.references) - {paper.id}),
+        cited_by=citing,
+        cited_by_count=store.citing_count(paper.id),
+    )
 
 
 class CitationGraph:
