@@ -85,7 +85,9 @@ def search(
     return SearchPage(query=query, mode=mode, hits=hits, offset=offset, k=k, filters=filters)
 
 
-def validate_query(query: str, *, k: int, mode: str, offset: int, limits: Limits = Limits()) -> str:
+def validate_query(
+    query: str, *, k: int, mode: str, offset: int, limits: Limits | None = None
+) -> str:
     """The query with outer whitespace removed; raises InvalidQueryError on bad arguments."""
     limits = limits or Limits()
     if not isinstance(query, str) or not query.strip():
