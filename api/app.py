@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_response, install_error_handlers
 from api.settings import Settings
 from search.engine import Engine
+from search.limits import Limits
 from search.novelty_cohorts import ensure_fresh
 from search.similarity import lexical_model
 
@@ -73,6 +74,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
             app.state.engine = Engine.open(settings.index_dir, settings.model)
         # Also for an engine passed in (what `serve` does): the setting was ignored there.
         app.state.engine.background_novelty = settings.background_novelty
+        # The library enforces the server's limits, not constants of its own (issue 14).
+        app.state.engine.limits = Limits(
+            max_k=settings.max_k,
+            max_offset=settings.max_offset,
+            max_query_chars=settings.max_query_chars,
+            max_positives=settings.max_positives,
+        )
         log.info("serving %s (%d papers)", settings.index_dir, app.state.engine.store.count())
         start_background_work(app.state.engine)
         yield

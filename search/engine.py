@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.store import Store
 from models.encoder import Encoder, canonical_model_name, load_encoder
+from search.limits import Limits
 
 
 @dataclass
@@ -17,6 +18,8 @@ class Engine:
     encoder: Encoder
     # Whether stale novelty scores start a background rescoring (serve's setting).
     background_novelty: bool = True
+    # Request limits from the entry point's settings; the library keeps no constants of its own.
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def open(

@@ -106,7 +106,7 @@ class Novelty:
 
 def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> Novelty:
     """Score an indexed paper live against the papers before it; calibrate with stored scores."""
-    check_k(k)
+    check_k(k, engine.limits.max_k)
     store = engine.store
     vid = store.vid_of(paper_id)
     paper = store.get(paper_id)
@@ -132,7 +132,7 @@ def novelty_of_draft(
     k: int = DEFAULT_K,
 ) -> Novelty:
     """Score an unpublished draft as if published on `published` (default: today)."""
-    check_k(k)
+    check_k(k, engine.limits.max_k)
     if not (abstract or "").strip():
         raise InvalidQueryError("the draft's abstract is empty: give the abstract to score")
     published = published or date.today()

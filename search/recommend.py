@@ -60,7 +60,7 @@ def recommend(
 ) -> list[Recommendation]:
     """The k papers the per-request classifier scores highest; inputs (and records with an
     input's title) are never returned."""
-    check_k(k)
+    check_k(k, engine.limits.max_k)
     positive_ids, negative_ids = _validate(list(positive_ids), list(negative_ids or ()))
     store = engine.store
     pos_vids = [store.vid_of(pid) for pid in positive_ids]

@@ -68,7 +68,7 @@ def related(
     search.periods); signals "auto" blends in citation overlap when the paper has citation links
     in the index, "text" never does, "citations" ranks by citation overlap alone.
     """
-    check_k(k)
+    check_k(k, engine.limits.max_k)
     if direction not in (None, *DIRECTIONS):
         raise InvalidQueryError(f"direction={direction!r}: use 'earlier', 'later' or leave it out")
     if signals not in SIGNALS:

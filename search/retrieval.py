@@ -15,24 +15,23 @@ from models.errors import InvalidQueryError
 from models.hardware import physical_cores
 from search.engine import Engine
 from search.fusion import FusionParams, fuse
+from search.limits import Limits
 from search.results import Hit, SearchPage
 from search.snippets import make_snippet
 
 log = logging.getLogger(__name__)
 
 MODES = ("keyword", "semantic", "hybrid")
-MAX_K = 100
-MAX_OFFSET = 1000
-# The HNSW beam of every semantic and hybrid search: deep enough for the last reachable page.
-PAGING_BEAM = MAX_OFFSET + MAX_K + 8
-MAX_QUERY_CHARS = 20_000
+# The HNSW beam of every semantic and hybrid search: deep enough for the last page reachable
+# under the default limits (deeper when a server raises them, see dense_top).
+PAGING_BEAM = Limits().max_offset + Limits().max_k + 8
 # Candidates each side hands to hybrid fusion: enough for Recall@100, and a few hundred keeps a
 # query at a few milliseconds. Pages past that use the deep tier (every reachable rank). The
 # depth is a fixed tier, not offset + k, so that all pages inside a tier rank one candidate set
 # and concatenate to the same list.
 HYBRID_CANDIDATES = 200
 # The deep tier: candidates for every rank a page can reach.
-DEEP_CANDIDATES = MAX_OFFSET + MAX_K
+DEEP_CANDIDATES = Limits().max_offset + Limits().max_k
 # Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
 DEFAULT_FUSION = FusionParams()
 _SIDES = ThreadPoolExecutor(max_workers=physical_cores(), thread_name_prefix="keyword-side")
@@ -63,7 +62,7 @@ def search(
     """One page of results: ranks offset+1 .. offset+k of `mode` over the papers passing
     `filters`. Raises InvalidQueryError for an empty query, unknown mode or k/offset out of
     range. Ties are broken by store order, so pages of the same query never overlap."""
-    query = validate_query(query, k=k, mode=mode, offset=offset)
+    query = validate_query(query, k=k, mode=mode, offset=offset, limits=engine.limits)
     filters = (filters or Filters()).validate()
     ranked = rank(engine, query, mode=mode, depth=offset + k, filters=filters, fusion=fusion)
     page = ranked[offset : offset + k]
@@ -86,21 +85,29 @@ def search(
     return SearchPage(query=query, mode=mode, hits=hits, offset=offset, k=k, filters=filters)
 
 
-def validate_query(query: str, *, k: int, mode: str, offset: int) -> str:
+def validate_query(
+    query: str, *, k: int, mode: str, offset: int, limits: Limits | None = None
+) -> str:
     """The query with outer whitespace removed; raises InvalidQueryError on bad arguments."""
+    limits = limits or Limits()
     if not isinstance(query, str) or not query.strip():
         raise InvalidQueryError("the query is empty: give some words, a question or an abstract")
-    if len(query) > MAX_QUERY_CHARS:
+    if len(query) > limits.max_query_chars:
         raise InvalidQueryError(
-            f"the query has {len(query)} characters, more than the maximum of {MAX_QUERY_CHARS}"
+            f"the query has {len(query)} characters, more than the maximum of "
+            f"{limits.max_query_chars}"
         )
     if mode not in MODES:
         raise InvalidQueryError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise InvalidQueryError(f"k={k} is out of range: give 1 <= k <= {MAX_K}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limits.max_k:
+        raise InvalidQueryError(f"k={k} is out of range: give 1 <= k <= {limits.max_k}")
+    if (
+        isinstance(offset, bool)
+        or not isinstance(offset, int)
+        or not 0 <= offset <= limits.max_offset
+    ):
         raise InvalidQueryError(
-            f"offset={offset} is out of range: give 0 <= offset <= {MAX_OFFSET}"
+            f"offset={offset} is out of range: give 0 <= offset <= {limits.max_offset}"
         )
     return query.strip()
 
@@ -125,11 +132,12 @@ def rank(
     # Hybrid's keyword side runs on a worker thread while this one encodes the query and
     # searches the vectors: BM25, ONNX Runtime and FAISS release the GIL, so a lone query
     # keeps both cores busy.
-    keyword = _SIDES.submit(keyword_side, view, query, allowed) if mode == "hybrid" else None
+    deep = max(DEEP_CANDIDATES, depth)
+    side = _SIDES.submit(keyword_side, view, query, allowed, deep) if mode == "hybrid" else None
     vector = engine.encoder.encode_query(query)
-    if keyword is None:
+    if side is None:
         return semantic_ranking(view, vector, depth, allowed)
-    return hybrid_ranking(view, vector, depth, allowed, fusion, keyword.result())
+    return hybrid_ranking(view, vector, depth, allowed, fusion, side.result())
 
 
 def keyword_ranking(
@@ -155,11 +163,11 @@ def semantic_ranking(
 
 
 def keyword_side(
-    view: DerivedView, query: str, allowed: np.ndarray | None
+    view: DerivedView, query: str, allowed: np.ndarray | None, deep: int = DEEP_CANDIDATES
 ) -> tuple[np.ndarray, np.ndarray]:
     """What hybrid takes from BM25: every slot's score and the deep tier's vids, best first."""
     scores = view.keywords.scores(query)
-    return scores, view.keywords.top(scores, DEEP_CANDIDATES, allowed)[1]
+    return scores, view.keywords.top(scores, deep, allowed)[1]
 
 
 def hybrid_ranking(
@@ -180,7 +188,7 @@ def hybrid_ranking(
     (A bound that stops at the first tier holds only for exact search: an HNSW list can miss a
     paper that scores above its last place, and at 1M papers page 1 then disagreed.)
     """
-    cands = Candidates.collect(view, keyword, vector, DEEP_CANDIDATES, allowed)
+    cands = Candidates.collect(view, keyword, vector, max(DEEP_CANDIDATES, depth), allowed)
     base = (cands.kw_rank >= 1) & (cands.kw_rank <= HYBRID_CANDIDATES)
     base |= (cands.sem_rank >= 1) & (cands.sem_rank <= HYBRID_CANDIDATES)
     reference = (cands.keyword[base], cands.semantic[base])

@@ -18,7 +18,6 @@ from indexer.lexical import LexicalRows, Row
 from indexer.store import Store
 from models.errors import InvalidQueryError
 
-MAX_K = 100
 # Candidates taken from each signal before re-scoring.
 MIN_DEPTH = 200
 # Neighbours that define a paper's local density r(x).
@@ -29,7 +28,7 @@ _ROW_BLOCK = 256
 LEXICAL_MODEL = "related-lexical"
 
 
-def check_k(k: int, max_k: int = MAX_K) -> None:
+def check_k(k: int, max_k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= max_k:
         raise InvalidQueryError(f"k={k!r} is out of range: give a whole number from 1 to {max_k}")
 

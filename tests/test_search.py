@@ -24,7 +24,10 @@ from models.encoder import load_encoder
 from models.errors import InvalidQueryError
 from search.engine import Engine
 from search.evaluation import load_beir, mean_metrics, score_run
-from search.retrieval import MAX_K, MAX_OFFSET, MODES, search
+from search.limits import Limits
+from search.retrieval import MODES, search
+
+MAX_K, MAX_OFFSET = Limits().max_k, Limits().max_offset
 
 N_QUERIES = 30
 # Top non-relevant abstract of each query by the packaged model over the full SciFact index
