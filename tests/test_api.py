@@ -261,3 +261,24 @@ def test_background_novelty_setting_holds_for_an_engine_passed_in(engine):
         assert copy.background_novelty is False
     with TestClient(create_app(dataclasses.replace(off, background_novelty=True), engine=copy)):
         assert copy.background_novelty is True
+
+
+def test_a_raised_max_k_is_honoured_by_search_related_and_recommendations(engine, seed_id):
+    """PAPERSCOPE_MAX_K reaches the library: k=150 is refused by default and accepted at 500."""
+    with TestClient(create_app(Settings(index_dir=engine.store.index_dir), engine=engine)) as c:
+        refused = c.get("/search", params={"q": "neural networks", "k": 150})
+        assert refused.status_code == 422 and "maximum of 100" in refused.json()["error"]["message"]
+    settings = Settings(index_dir=engine.store.index_dir, max_k=500)
+    try:
+        with TestClient(create_app(settings, engine=engine)) as c:
+            query = {"q": "neural networks", "k": 150, "mode": "semantic"}
+            found = c.get("/search", params=query)
+            assert found.status_code == 200 and len(found.json()["hits"]) == 54
+            related = c.get(f"/papers/{seed_id}/related", params={"k": 150})
+            assert related.status_code == 200 and len(related.json()["hits"]) == 53
+            body = {"positive_ids": [seed_id], "k": 150}
+            recs = c.post("/recommendations", json=body)
+            assert recs.status_code == 200 and len(recs.json()["hits"]) == 53
+    finally:  # the module's engine is shared: give it back the default limits
+        with TestClient(create_app(Settings(index_dir=engine.store.index_dir), engine=engine)):
+            pass
