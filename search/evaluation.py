@@ -162,7 +162,8 @@ def run_eval(
 
 def open_beir_index(folder: Path, index_dir: Path, model: str | None, *, progress: bool = False):
     """Ingest the BEIR corpus into `index_dir` (a no-op for papers already there) and return an
-    Engine over it: (engine, ingest report)."""
+    Engine over it: (engine, ingest report). Title-only documents are kept, as BEIR counts them
+    (a document is its title plus its text, either of which may be empty)."""
     from indexer.ingest import ingest
     from indexer.store import Store
     from models.encoder import load_encoder
@@ -170,5 +171,6 @@ def open_beir_index(folder: Path, index_dir: Path, model: str | None, *, progres
 
     encoder = load_encoder(model)
     store = Store.create_or_open(Path(index_dir), encoder.name, encoder.dim)
-    report = ingest(store, encoder, [Path(folder) / "corpus.jsonl"], fmt="beir", progress=progress)
+    corpus = [Path(folder) / "corpus.jsonl"]
+    report = ingest(store, encoder, corpus, fmt="beir", keep_title_only=True, progress=progress)
     return Engine(store, encoder), report

@@ -107,3 +107,32 @@ def test_eval_command_on_real_scifact_queries(
     assert second["ingest"]["added"] == 0 and [r["mode"] for r in second["results"]] == ["keyword"]
     assert main(["eval", str(folder), "--split", "dev", "-q"]) == 2
     assert "dev.tsv is missing" in capsys.readouterr().err
+
+
+def test_eval_keeps_title_only_documents_and_reports_skipped_records(
+    shared_data, tmp_path, capsys, monkeypatch, real_encoder
+):
+    """BEIR counts a document with an empty text: it is indexed, found by its title, and a
+    malformed line is skipped and reported by reason."""
+    source = shared_data / "scifact"
+    data = load_beir(source, "test")
+    qid = sorted(data.queries, key=int)[0]
+    target = next(iter(data.qrels[qid]))
+    docs = {}
+    with (source / "corpus.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record["_id"] == target or len(docs) < 12:
+                docs[record["_id"]] = (record["title"], record["text"])
+    docs[target] = (docs[target][0], "")  # the judged document keeps only its title
+    folder = _write_beir(tmp_path / "set", docs, {qid: data.queries[qid]}, [(qid, target, 1)])
+    with (folder / "corpus.jsonl").open("a") as handle:
+        handle.write('{"_id": "broken", "title": \n')
+    monkeypatch.setattr("models.encoder.load_encoder", lambda *a, **kw: real_encoder)
+    assert main(["eval", str(folder), "--json", "-q", "--modes", "keyword", "semantic"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ingest"]["added"] == len(docs) and sum(out["skipped"].values()) == 1
+    semantic = next(r for r in out["results"] if r["mode"] == "semantic")
+    assert semantic["recall@100"] == 1.0  # the title-only document is in the index and found
+    assert main(["eval", str(folder), "-q", "--modes", "keyword"]) == 0
+    assert "skipped 1 records:" in capsys.readouterr().out

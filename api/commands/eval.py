@@ -52,6 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "corpus": report.read,
                 "index": str(args.index_dir) if args.index_dir else None,
                 "ingest": {"added": report.added, "unchanged": report.unchanged},
+                "skipped": dict(report.skipped),
                 "model": engine.encoder.name,
                 "results": [r.to_dict() for r in results],
             }
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.beir_dir} ({args.split}): {len(data.queries)} queries, {report.read} documents, "
         f"model {engine.encoder.name}"
     )
+    if report.skipped:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skipped.items()))
+        print(f"skipped {report.skipped_total} records: {reasons}")
     print(f"{'mode':<10}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}{'ms/query':>10}")
     for r in results:
         m = r.metrics
