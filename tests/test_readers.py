@@ -75,6 +75,37 @@ def test_arxiv_version_suffix_and_plain_authors():
     assert paper.authors == ("C. Balázs", "E. L. Berger", "François Roe")
 
 
+def test_arxiv_sample_names_hold_no_affiliations(shared_data):
+    """arXiv puts "(Universität Stuttgart)" or footnote labels "(1 and 2)" after a name."""
+    papers = {p.id: p for p in split(read_arxiv(shared_data / ARXIV))[0]}
+    names = [name for p in papers.values() for name in p.authors]
+    assert len(papers) == 200 and len(names) > 400
+    assert not [n for n in names if "(" in n or any(ch.isdigit() for ch in n)]
+    assert not [n for n in names if len(n.split()) > 5 or "Univ" in n or "Institut" in n]
+    assert papers["0704.0163"].authors == ("Peter Brommer", "Franz Gähler")
+    assert papers["0704.0163"].affiliations == (
+        "Institut für Theoretische und Angewandte Physik, Universität Stuttgart",
+    )
+    # Footnote labels resolve to the affiliations the authors line lists at its end.
+    assert papers["0704.0025"].authors == ("A. S. Mishchenko", "N. Nagaosa")
+    assert papers["0704.0025"].affiliations[0] == "CREST, Japan Science and Technology Agency"
+    assert papers["0704.0025"].affiliations[2] == "The University of Tokyo"
+    with_affiliations = [p for p in papers.values() if p.affiliations]
+    assert len(with_affiliations) == 18
+
+
+def test_et_al_marks_a_cut_author_list():
+    """A list that ends in "et al." / "others" loses that entry and is marked as cut."""
+    cut = generic_paper({"id": "x", "title": "T", "abstract": "A", "authors": "Ann Lee, et al."})
+    assert cut.authors == ("Ann Lee",) and cut.extra["authors_truncated"] is True
+    listed = generic_paper({"id": "y", "title": "T", "abstract": "A", "authors": ["Ann Lee"]})
+    assert listed.authors == ("Ann Lee",) and "authors_truncated" not in listed.extra
+    record = {"id": "0704.9", "title": "T", "abstract": "A", "authors": "A. Roe, B. Poe, et al",
+              "authors_parsed": [["Roe", "A.", ""], ["Poe", "B.", ""], ["al", "et", ""]]}  # fmt: skip
+    paper = arxiv_paper(record)
+    assert paper.authors == ("A. Roe", "B. Poe") and paper.extra["authors_truncated"] is True
+
+
 def test_s2orc_sample(shared_data):
     papers, skips = split(read_s2orc(shared_data / S2ORC))
     assert len(papers) == 488

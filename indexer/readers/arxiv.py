@@ -18,9 +18,13 @@ from indexer.readers.generic import (
     as_text,
     read_json_records,
     split_names,
+    strip_et_al,
 )
 
 _VERSION = re.compile(r"v\d+$")
+# "(1) CREST, Japan Science and Technology Agency, (2) Russian Research Centre": label, text.
+_FOOTNOTE = re.compile(r"\((\d+)\)\s*(.*?)(?=,?\s*\(\d+\)|$)", re.S)
+_LABEL_SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
 # LaTeX accents in author names: \'a, {\"o}, \'{\i}; letter commands need braces or a space:
 # \c{c}, \v S (so that \cal or \vec are left alone).
 _ACCENT = re.compile(r"\\([`'^\"~=.])\{?\\?([A-Za-z])\}?")
@@ -41,10 +45,12 @@ def arxiv_paper(record: dict) -> Paper:
     paper_id = _VERSION.sub("", as_id(record.get("id")))
     published, precision = _first_version_date(record.get("versions"))
     parsed = record.get("authors_parsed")
+    raw_authors = _latex_accents(as_text(record.get("authors"), "authors"))
     if parsed is not None:
-        authors = _parsed_authors(parsed)
+        authors, affiliations = _parsed_authors(parsed, _footnotes(raw_authors))
     else:
-        authors = split_names(_latex_accents(as_text(record.get("authors"), "authors")))
+        authors, affiliations = split_names(raw_authors), ()
+    authors, truncated = strip_et_al(authors)
     return Paper(
         id=paper_id,
         title=as_text(record.get("title"), "title"),
@@ -57,7 +63,9 @@ def arxiv_paper(record: dict) -> Paper:
         venue=as_optional_text(record.get("journal-ref"), "journal-ref"),
         doi=as_optional_text(record.get("doi"), "doi"),
         url=f"https://arxiv.org/abs/{paper_id}",
+        affiliations=affiliations,
         source="arxiv",
+        extra={"authors_truncated": True} if truncated else {},
     )
 
 
@@ -71,21 +79,48 @@ def _first_version_date(versions: object) -> tuple:
     return as_date(first.get("created"), "versions[0].created")
 
 
-def _parsed_authors(parsed: object) -> tuple[str, ...]:
-    """[[last, first, suffix], ...] -> ("First Last Suffix", ...)."""
+def _parsed_authors(
+    parsed: object, footnotes: dict[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """[[last, first, suffix, affiliation...], ...] -> (("First Last Suffix", ...), affiliations).
+
+    arXiv puts what followed a name in parentheses after the suffix: an affiliation
+    ("Universität Stuttgart") or footnote labels ("1 and 2") that `footnotes` resolves.
+    Affiliations are kept once each, in order of first appearance, never inside a name."""
     if not isinstance(parsed, list):
         raise RecordError("authors_parsed is not a list")
-    names = []
+    names: list[str] = []
+    affiliations: dict[str, None] = {}
     for parts in parsed:
         if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
             raise RecordError("authors_parsed holds an entry that is not a list of texts")
         if parts:
-            last, rest = parts[0], parts[1:]
-            first = rest[0] if rest else ""
-            name = normalize_space(" ".join([first, last, *rest[1:]]))
+            last, first, suffix = (parts + ["", ""])[:3]
+            name = normalize_space(" ".join([first, last, suffix]))
             if name:
                 names.append(_latex_accents(name))
-    return tuple(names)
+            for extra in parts[3:]:
+                for affiliation in _resolve_affiliation(normalize_space(extra), footnotes):
+                    affiliations[_latex_accents(affiliation)] = None
+    return tuple(names), tuple(affiliations)
+
+
+def _footnotes(authors: str) -> dict[str, str]:
+    """Footnoted affiliations of an authors line: "... ((1) CREST, (2) Tokyo)" -> {"1": ...}."""
+    start = authors.rfind("((")
+    if start < 0:
+        return {}
+    body = authors[start + 1 :].removesuffix(")")
+    return {m[1]: normalize_space(m[2]).rstrip(",") for m in _FOOTNOTE.finditer(body)}
+
+
+def _resolve_affiliation(text: str, footnotes: dict[str, str]) -> list[str]:
+    """One affiliation, or the footnoted ones its labels name ("1 and 2"); unresolved labels
+    are dropped rather than shown as an affiliation."""
+    labels = _LABEL_SPLIT.split(text)
+    if all(label.isdigit() for label in labels):
+        return [footnotes[label] for label in labels if label in footnotes]
+    return [text] if text else []
 
 
 def _latex_accents(text: str) -> str:

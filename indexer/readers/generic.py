@@ -97,6 +97,16 @@ def split_names(text: str) -> tuple[str, ...]:
     return tuple(name for name in (normalize_space(p) for p in sep.split(text)) if name)
 
 
+_ET_AL = {"et al", "et al.", "others", "and others", "et al..."}
+
+
+def strip_et_al(names: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """Drop a final "et al." / "others" entry: (names, whether the source marked the list cut)."""
+    if names and names[-1].strip().casefold().rstrip(",") in _ET_AL:
+        return names[:-1], True
+    return names, False
+
+
 def as_names(value: object, name: str = "authors") -> tuple[str, ...]:
     """Author names from text, a list of texts, or dicts with "name" or first/middle/last/suffix."""
     if isinstance(value, str):
@@ -218,11 +228,15 @@ def generic_paper(record: dict, mapping: dict[str, str] | None = None, source: s
     published, precision = as_date(get("published"), "published")
     code_url = as_optional_text(get("code_url"), "code_url")
     has_code = as_flag(get("has_code"), "has_code")
+    authors, truncated = strip_et_al(as_names(get("authors")))
+    extra = {key: value for key, value in record.items() if key not in used}
+    if truncated:
+        extra["authors_truncated"] = True
     return Paper(
         id=paper_id,
         title=title,
         abstract=abstract,
-        authors=as_names(get("authors")),
+        authors=authors,
         categories=as_str_list(get("categories"), "categories"),
         published=published,
         date_precision=precision,
@@ -236,7 +250,7 @@ def generic_paper(record: dict, mapping: dict[str, str] | None = None, source: s
         references=as_str_list(get("references"), "references"),
         affiliations=as_str_list(get("affiliations"), "affiliations", sep=_SEMICOLON),
         source=source,
-        extra={key: value for key, value in record.items() if key not in used},
+        extra=extra,
     )
 
 
