@@ -100,8 +100,9 @@ def test_et_al_marks_a_cut_author_list():
     assert cut.authors == ("Ann Lee",) and cut.extra["authors_truncated"] is True
     listed = generic_paper({"id": "y", "title": "T", "abstract": "A", "authors": ["Ann Lee"]})
     assert listed.authors == ("Ann Lee",) and "authors_truncated" not in listed.extra
-    record = {"id": "0704.9", "title": "T", "abstract": "A", "authors": "A. Roe, B. Poe, et al",
-              "authors_parsed": [["Roe", "A.", ""], ["Poe", "B.", ""], ["al", "et", ""]]}  # fmt: skip
+    parsed = [["Roe", "A.", ""], ["Poe", "B.", ""], ["al", "et", ""]]
+    record = {"id": "0704.9", "title": "T", "abstract": "A", "authors": "A. Roe, B. Poe, et al"}
+    record["authors_parsed"] = parsed
     paper = arxiv_paper(record)
     assert paper.authors == ("A. Roe", "B. Poe") and paper.extra["authors_truncated"] is True
 
