@@ -14,6 +14,7 @@ from api.app import create_app
 from api.settings import Settings
 from indexer.store import Store
 from search.engine import Engine
+from search.limits import Limits
 from tests.conftest import small_index
 
 TOKEN = "test-token"
@@ -280,5 +281,4 @@ def test_a_raised_max_k_is_honoured_by_search_related_and_recommendations(engine
             recs = c.post("/recommendations", json=body)
             assert recs.status_code == 200 and len(recs.json()["hits"]) == 53
     finally:  # the module's engine is shared: give it back the default limits
-        with TestClient(create_app(Settings(index_dir=engine.store.index_dir), engine=engine)):
-            pass
+        engine.limits = Limits()
