@@ -96,6 +96,32 @@ CREATE TABLE IF NOT EXISTS watches (
     last_run TEXT,
     seen_vid INTEGER NOT NULL
 );
+-- Records of one work (indexer/work_rule.py). work_keys holds each record's lookup keys (arXiv
+-- id, DOI, title); two records are linked only if they share one and the rule agrees.
+CREATE TABLE IF NOT EXISTS work_keys (
+    key TEXT NOT NULL,
+    vid INTEGER NOT NULL REFERENCES papers (vid) ON DELETE CASCADE,
+    PRIMARY KEY (key, vid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS work_keys_vid ON work_keys (vid);
+-- One row per record merged with others: `work` is the group's lowest vid; `linked_to` and
+-- `reason` say which record it was matched with and why (NULL for the lowest). A record alone
+-- in its work has no row.
+CREATE TABLE IF NOT EXISTS works (
+    vid INTEGER PRIMARY KEY REFERENCES papers (vid) ON DELETE CASCADE,
+    work INTEGER NOT NULL,
+    linked_to INTEGER,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS works_work ON works (work);
+-- Pairs of paper ids split apart by `paperscope split` (a < b): ids, not vids, so that the
+-- pair stays apart when either record is removed and ingested again.
+CREATE TABLE IF NOT EXISTS work_splits (
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (a, b)
+);
 """
 
 # Columns added after the first release: (table, column, declaration).

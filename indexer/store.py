@@ -21,6 +21,7 @@ from indexer.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manife
 from indexer.paper import Paper
 from indexer.snapshot import Snapshot
 from indexer.store_queries import StoreQueries
+from indexer.store_works import StoreWorks
 from indexer.vector_index import VectorIndex, choose_kind
 from models.errors import BadInputError, NotFoundError
 
@@ -44,7 +45,7 @@ class StoredPaper:
     text_hash: str
 
 
-class Store(StoreQueries):
+class Store(StoreQueries, StoreWorks):
     """One open index folder. Reads are thread-safe (a SQLite connection per thread); writes are
     for a single writer. Derived indexes are rebuilt from SQLite when they lag behind it."""
 
@@ -67,6 +68,7 @@ class Store(StoreQueries):
         with self._conn() as conn:
             conn.executescript(schema.SCHEMA)
             schema.migrate(conn)
+        self._fill_works(self._conn())
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -280,6 +282,8 @@ class Store(StoreQueries):
                 conn.execute("DELETE FROM categories WHERE vid = ?", (vid,))
                 conn.execute("DELETE FROM citations WHERE citing = ?", (vid,))
                 self._write_children(conn, vid, paper, vectors.get(paper.id))
+            # A new record can join a work, and a changed one (a new DOI) join or leave one.
+            touched += self._relink(conn, touched)
             self._bump_generation(conn, touched)
 
     def _write_children(self, conn, vid: int, paper: Paper, vector: np.ndarray | None) -> None:
@@ -288,6 +292,7 @@ class Store(StoreQueries):
             "INSERT INTO categories VALUES (?, ?, ?)", schema.category_rows(vid, paper)
         )
         conn.executemany("INSERT INTO citations VALUES (?, ?, ?)", schema.citation_rows(vid, paper))
+        self._write_work_keys(conn, vid, paper)
         if vector is not None:
             if vector.shape != (self.dim,):
                 raise ValueError(f"vector of shape {vector.shape}, expected ({self.dim},)")
@@ -303,14 +308,17 @@ class Store(StoreQueries):
         gone = []
         with self._lock, conn:
             for pid in paper_ids:
-                row = conn.execute("DELETE FROM papers WHERE id = ? RETURNING vid", (pid,))
-                found = row.fetchone()
-                if found is None:
+                row = conn.execute("SELECT vid FROM papers WHERE id = ?", (pid,)).fetchone()
+                if row is None:
                     missing.append(pid)
                 else:
-                    gone.append(found[0])
+                    gone.append(row[0])
+            # The records merged with a removed one are regrouped without it.
+            mates = self.work_mates(gone) - set(gone)
+            for vid in gone:
+                conn.execute("DELETE FROM papers WHERE vid = ?", (vid,))
             if gone:
-                self._bump_generation(conn, gone)
+                self._bump_generation(conn, [*gone, *self._relink(conn, mates)])
         return missing
 
     def _bump_generation(self, conn, vids: Iterable[int]) -> None:

@@ -22,6 +22,23 @@ END_SQL = (
 )
 
 
+_OWN_START = f"CASE WHEN p.published IS NOT NULL THEN {START_SQL} END"
+_OWN_END = f"CASE WHEN p.published IS NOT NULL THEN {END_SQL} END"
+# (vid, work, s, e): the date interval of the work of each merged record (the `works` table),
+# over its dated records: from the earliest possible start to the earliest end.
+_WORK_SPANS = (
+    f"SELECT w.vid AS vid, w.work AS work, MIN({START_SQL}) AS s, MIN({END_SQL}) AS e "
+    "FROM works w "
+    "JOIN works m ON m.work = w.work JOIN papers p ON p.vid = m.vid "
+    "WHERE p.published IS NOT NULL GROUP BY w.vid"
+)
+# A dated work takes part in time-ordered comparisons once, as its first record (the work id).
+_ONE_RECORD = "(ws.vid IS NULL OR ws.work = p.vid)"
+
+# Authorship counts count works: the records of one work (the `works` table) count once.
+_WITH_WORKS = "LEFT JOIN works w ON w.vid = a.vid"
+_WORKS_COUNT = "COUNT(DISTINCT COALESCE(w.work, a.vid))"
+
 # Distinct vids of the papers citing id ?, other than the paper with id ? itself.
 _CITING_SQL = (
     "SELECT DISTINCT c.citing FROM citations c WHERE c.cited = ? "
@@ -103,21 +120,6 @@ class StoreQueries:
         sql = "SELECT id FROM papers WHERE title LIKE ? ESCAPE '\\'"
         return self._column(sql, (_like_prefix(prefix),))
 
-    def vids_by_title_keys(self, keys: Iterable[str]) -> list[int]:
-        """Vids of the papers whose normalised title (`title_key`) is one of `keys`."""
-        rows = self._rows_in("SELECT vid FROM papers WHERE title_key IN ({marks})", keys)
-        return [r[0] for r in rows]
-
-    def vids_by_doi(self, doi: str) -> list[int]:
-        """Vids of the papers with this DOI (case-blind)."""
-        return self._column("SELECT vid FROM papers WHERE doi = ? COLLATE NOCASE", (doi,))
-
-    def vids_of_id_versions(self, base: str) -> list[int]:
-        """Vids of paper `base` and of its versions `base`v1, v2, ...; `base` must hold no GLOB
-        wildcard (* ? [)."""
-        sql = "SELECT vid FROM papers WHERE id = ? OR id GLOB ?"
-        return self._column(sql, (base, base + "v[0-9]*"))
-
     def papers_text_in_vid_order(self) -> list[tuple[int, str, str]]:
         """(vid, title, abstract) of every paper, ascending vid."""
         return self._rows("SELECT vid, title, abstract FROM papers ORDER BY vid")
@@ -155,27 +157,44 @@ class StoreQueries:
 
     # ---- dates ---------------------------------------------------------------------------
     def vids_dated_before(self, start: date) -> list[int]:
-        """Ascending vids of papers whose whole date interval lies strictly before `start`."""
+        """Ascending vids of papers whose whole date interval lies strictly before `start`; a
+        work of several records counts once, as its first record, with the work's interval."""
         return self._column(
-            f"SELECT vid FROM papers p WHERE p.published IS NOT NULL AND ({END_SQL}) < ? "
-            "ORDER BY vid",
+            f"SELECT p.vid FROM papers p LEFT JOIN ({_WORK_SPANS}) ws ON ws.vid = p.vid "
+            f"WHERE COALESCE(ws.e, {_OWN_END}) < ? AND {_ONE_RECORD} ORDER BY p.vid",
             (start.isoformat(),),
         )
 
     def vids_dated_after(self, end: date) -> list[int]:
-        """Ascending vids of papers whose whole date interval lies strictly after `end`."""
+        """Ascending vids of papers whose whole date interval lies strictly after `end`; a work
+        of several records counts once, as its first record, with the work's interval."""
         return self._column(
-            f"SELECT vid FROM papers p WHERE p.published IS NOT NULL AND ({START_SQL}) > ? "
-            "ORDER BY vid",
+            f"SELECT p.vid FROM papers p LEFT JOIN ({_WORK_SPANS}) ws ON ws.vid = p.vid "
+            f"WHERE COALESCE(ws.s, {_OWN_START}) > ? AND {_ONE_RECORD} ORDER BY p.vid",
             (end.isoformat(),),
         )
 
     def date_bounds(self) -> list[tuple[int, str, str, int]]:
-        """(vid, first day, last day as ISO text, year) of every dated paper, ascending vid."""
+        """(vid, first day, last day as ISO text, year) of every dated work, ascending vid: a
+        work of several records appears once, as its first record, with the work's interval
+        and the year it starts in."""
         return self._rows(
-            f"SELECT vid, {START_SQL}, {END_SQL}, p.year FROM papers p "
-            "WHERE p.published IS NOT NULL ORDER BY vid"
+            f"SELECT p.vid, COALESCE(ws.s, {_OWN_START}), COALESCE(ws.e, {_OWN_END}), "
+            "COALESCE(CAST(substr(ws.s, 1, 4) AS INTEGER), p.year) "
+            f"FROM papers p LEFT JOIN ({_WORK_SPANS}) ws ON ws.vid = p.vid "
+            f"WHERE COALESCE(ws.s, p.published) IS NOT NULL AND {_ONE_RECORD} ORDER BY p.vid"
         )
+
+    def work_span(self, vid: int) -> tuple[str, str] | None:
+        """(first day, last day) of the work of a merged record: it appeared no earlier than
+        its first record could have and no later than its earliest-ending record did. None
+        for a record alone in its work or a work with no dated record."""
+        row = (
+            self._conn()
+            .execute(f"SELECT s, e FROM ({_WORK_SPANS}) WHERE vid = ?", (int(vid),))
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None
 
     def dated_count(self) -> int:
         """Number of papers with a publication date."""
@@ -183,21 +202,22 @@ class StoreQueries:
 
     # ---- authors and categories ----------------------------------------------------------
     def author_spellings(self, key_prefix: str) -> list[tuple[str, str, int]]:
-        """(name_key, name as written, papers) for authors whose normalised name, or a word of
+        """(name_key, name as written, works) for authors whose normalised name, or a word of
         it, starts with `key_prefix` (already normalised)."""
         like = _like_prefix(key_prefix)
         return self._rows(
-            "SELECT name_key, name, COUNT(DISTINCT vid) FROM authors "
+            f"SELECT name_key, name, {_WORKS_COUNT} FROM authors a {_WITH_WORKS} "
             "WHERE name_key LIKE ? ESCAPE '\\' OR name_key LIKE ? ESCAPE '\\' "
             "GROUP BY name_key, name",
             (like, "% " + like),
         )
 
     def author_paper_counts(self, name_keys: Iterable[str]) -> dict[str, int]:
-        """name_key -> number of distinct papers, for the given normalised names that occur."""
+        """name_key -> number of works (records of one work count once), for the given
+        normalised names that occur."""
         sql = (
-            "SELECT name_key, COUNT(DISTINCT vid) FROM authors WHERE name_key IN ({marks}) "
-            "GROUP BY name_key"
+            f"SELECT name_key, {_WORKS_COUNT} FROM authors a {_WITH_WORKS} "
+            "WHERE name_key IN ({marks}) GROUP BY name_key"
         )
         # Keys are distinct, so each key's count comes whole from one chunk.
         return dict(self._rows_in(sql, dict.fromkeys(name_keys)))
@@ -211,9 +231,10 @@ class StoreQueries:
         return self._scalar("SELECT COUNT(*) FROM authors WHERE vid = ?", (vid,))
 
     def top_authors(self, limit: int) -> list[tuple[str, int]]:
-        """(a spelling, papers) of the `limit` authors with most papers, by normalised name."""
+        """(a spelling, works) of the `limit` authors with most works, by normalised name."""
         return self._rows(
-            "SELECT MIN(name), COUNT(DISTINCT vid) AS n FROM authors GROUP BY name_key "
+            f"SELECT MIN(name), {_WORKS_COUNT} AS n FROM authors a {_WITH_WORKS} "
+            "GROUP BY name_key "
             "ORDER BY n DESC, name_key LIMIT ?",
             (limit,),
         )

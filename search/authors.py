@@ -12,6 +12,7 @@ from models.errors import InvalidQueryError, NotFoundError
 from search.categories import AI_SCORE_DEFINITION, ai_label, ai_probabilities
 from search.engine import Engine
 from search.novelty import stored_percentiles
+from search.works import one_record_per_work
 
 # Novelty % is withheld below this many scored papers, and shrunk toward 50 as if this many
 # papers at exactly 50 were added to the median: (n * median + SHRINK * 50) / (n + SHRINK).
@@ -147,7 +148,7 @@ def author_profile(engine: Engine, name: str) -> AuthorProfile:
             + (f"; similar names: {hint}" if hint else "")
             + " (find names with `paperscope authors PREFIX`)"
         )
-    pairs = store.papers_with_vids(sorted({vid for vid, _ in rows}))
+    pairs = one_record_per_work(store, store.papers_with_vids(sorted({vid for vid, _ in rows})))
     pairs.sort(key=lambda pair: _newest_first(pair[1]))
     vids, papers = [v for v, _ in pairs], [p for _, p in pairs]
     citations, h_index, citations_note = _citations(papers)

@@ -34,6 +34,7 @@ from search.novelty_cohorts import (
 )
 from search.novelty_scan import neighbour_similarities, percentile_of
 from search.similarity import check_k
+from search.works import one_per_work
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> No
     store = engine.store
     vid = store.vid_of(paper_id)
     paper = store.get(paper_id)
-    span = periods.paper_bounds(paper)
+    # The time rule uses the work's earliest date: a journal version is scored as its preprint.
+    span = periods.work_bounds(store, vid, paper)
     if span is None:
         return _unscored(
             paper.id,
@@ -119,8 +121,11 @@ def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> No
             "known to come before it: add a date to score it",
             k,
         )
+    # A work is scored once, as its first record (as the stored scores are).
+    vid = store.works_of([vid]).get(vid, vid)
     vector = store.vectors.vectors(np.array([vid]))[0]
-    return _score(engine, vector, span[0], paper.year, paper.published, paper.id, vid, k)
+    published = paper.published if span == periods.paper_bounds(paper) else span[0]
+    return _score(engine, vector, span[0], published.year, published, paper.id, vid, k)
 
 
 def novelty_of_draft(
@@ -174,8 +179,10 @@ def _score(
     sims, vids = sims[order], vids[order]
     raw, top = 1.0 - float(sims.mean()), float(sims[0])
     too_few = len(prior) < max(k, MIN_PRIOR)
-    papers = store.papers_by_vids(vids[:EVIDENCE])
-    evidence = [Evidence(p, float(s)) for p, s in zip(papers, sims, strict=False)]
+    # Evidence names each earlier work once, by its closest record.
+    shown = one_per_work(store, list(range(len(vids))), lambda i: int(vids[i]))[:EVIDENCE]
+    papers = dict(store.papers_with_vids(vids[shown].tolist()))
+    evidence = [Evidence(papers[int(vids[i])], float(sims[i])) for i in shown if vids[i] in papers]
     percentile, cohort_year, cohort_size = None, None, 0
     notes: list[str] = []
     if too_few:

@@ -191,9 +191,13 @@ def _read_cohorts(store) -> Cohorts:
 
 
 def stored_percentiles(engine: Engine, vids: list[int]) -> dict[int, tuple[float | None, float]]:
-    """vid -> (percentile, raw) from the stored scores (a refresh is started when they lag)."""
+    """vid -> (percentile, raw) from the stored scores (a refresh is started when they lag); a
+    record merged into a work has its work's score, stored under the work's first record."""
     ensure_fresh(engine)
-    return {vid: (pct, raw) for vid, pct, raw in engine.store.novelty_percentiles(vids)}
+    first = engine.store.works_of(vids)
+    rows = engine.store.novelty_percentiles({first.get(v, v) for v in vids})
+    scores = {vid: (pct, raw) for vid, pct, raw in rows}
+    return {v: scores[first.get(v, v)] for v in vids if first.get(v, v) in scores}
 
 
 def cohort_for(

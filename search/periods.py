@@ -2,7 +2,8 @@
 
 A paper dated to the day is the interval [d, d]; one dated to a month covers that month; one
 dated to a year (S2ORC) covers the whole year. Paper A is *certainly before* paper B when A's
-interval ends before B's starts. Undated papers are never before or after anything.
+interval ends before B's starts. Undated papers are never before or after anything. Records
+merged into one work (a preprint and its journal version) share the work's interval.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def bounds(published: date | None, precision: str | None) -> tuple[date, date] |
 
 def paper_bounds(paper: Paper) -> tuple[date, date] | None:
     return bounds(paper.published, paper.date_precision)
+
+
+def work_bounds(store: Store, vid: int, paper: Paper) -> tuple[date, date] | None:
+    """The interval of the paper's work: its own, unless it is merged with other records of one
+    work (see Store.work_span), whose earliest date then counts."""
+    span = store.work_span(vid)
+    if span is None:
+        return paper_bounds(paper)
+    return date.fromisoformat(span[0]), date.fromisoformat(span[1])
 
 
 def vids_before(store: Store, start: date) -> np.ndarray:

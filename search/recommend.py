@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.filters import Filters
-from indexer.paper import Paper, title_key
+from indexer.paper import Paper
 from indexer.store import Store
 from models.errors import InvalidQueryError
 from search.engine import Engine
 from search.similarity import check_k
+from search.works import WORK_DEPTH, one_per_work
 
 BACKGROUND = 1000
 # Share of the total training weight given to the background sample, and to the negatives.
@@ -58,15 +59,15 @@ def recommend(
     k: int = 10,
     filters: Filters | None = None,
 ) -> list[Recommendation]:
-    """The k papers the per-request classifier scores highest; inputs (and records with an
-    input's title) are never returned."""
+    """The k works the per-request classifier scores highest, each as its best record; inputs
+    and the other records of their works are never returned."""
     check_k(k, engine.limits.max_k)
     positive_ids, negative_ids = _validate(list(positive_ids), list(negative_ids or ()))
     store = engine.store
     pos_vids = [store.vid_of(pid) for pid in positive_ids]
     neg_vids = [store.vid_of(pid) for pid in negative_ids]
     allowed = store.select_vids(filters)
-    excluded = _inputs_and_duplicates(store, pos_vids + neg_vids)
+    excluded = store.work_mates(pos_vids + neg_vids)
     positives = store.embeddings(pos_vids)
     weights, bias = fit_classifier(
         positives, store.embeddings(neg_vids), _background(store, allowed, excluded)
@@ -75,9 +76,10 @@ def recommend(
     if norm == 0:
         return []
     _scores, vids = store.vectors.search(
-        (weights / norm)[None, :].astype(np.float32), k + len(excluded), allowed
+        (weights / norm)[None, :].astype(np.float32), WORK_DEPTH * k + len(excluded), allowed
     )
-    found = [v for v in vids[0].tolist() if v >= 0 and v not in excluded][:k]
+    found = [v for v in vids[0].tolist() if v >= 0 and v not in excluded]
+    found = one_per_work(store, found, int)[:k]
     # Paired by vid: a paper removed since the search is left out, not a failure.
     papers = store.papers_with_vids(found)
     vectors = store.vectors.vectors(np.array([v for v, _ in papers], dtype=np.int64))
@@ -134,11 +136,6 @@ def _validate(positive_ids: list[str], negative_ids: list[str]) -> tuple[list[st
             f"maximum of {MAX_INPUTS}"
         )
     return positive_ids, negative_ids
-
-
-def _inputs_and_duplicates(store: Store, vids: list[int]) -> set[int]:
-    keys = [title_key(p.title) for p in store.papers_by_vids(vids)]
-    return set(vids) | set(store.vids_by_title_keys(keys))
 
 
 def _background(store: Store, allowed: np.ndarray | None, excluded: set[int]) -> np.ndarray:

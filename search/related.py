@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from indexer.filters import Filters
-from indexer.paper import Paper, title_key
+from indexer.paper import Paper
 from indexer.store import Store
 from models.errors import InvalidQueryError
 from search import periods
 from search.citations import CitationGraph
 from search.engine import Engine
 from search.similarity import check_k, text_similarity
+from search.works import WORK_DEPTH, one_per_work
 
 DIRECTIONS = ("earlier", "later")
 SIGNALS = ("auto", "text", "citations")
@@ -22,9 +22,6 @@ SIGNALS = ("auto", "text", "citations")
 # text matches of a paper score about 6 to 12). Chosen on Cora with hidden-edge seed 1 among
 # 2, 4, 8 and 16; the README reports seed 0.
 CITATION_WEIGHT = 8.0
-_VERSION = re.compile(r"v\d+$")
-MIN_TITLE_WORDS = 3
-_PLAIN_ID = re.compile(r"^[\w./:-]+$")
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,8 @@ def related(
     direction: str | None = None,
     signals: str = "auto",
 ) -> list[RelatedHit]:
-    """The k papers most related to `paper_id`, best first, never the paper or its duplicates.
+    """The k papers most related to `paper_id`, best first, one record per work, never a record
+    of the paper's own work.
 
     direction "earlier" / "later" keeps papers certainly published before / after it (see
     search.periods); signals "auto" blends in citation overlap when the paper has citation links
@@ -112,8 +110,9 @@ def rank_related(
     """Top-k (vid, score, signal, text_score, citation_score), duplicates of the paper and `skip`
     left out. `allowed` (sorted vids) restricts candidates; used by `related` and the evaluation.
     """
-    excluded = duplicate_vids(store, vid, paper) | set(skip)
-    depth = k + len(excluded)
+    excluded = store.work_mates([vid]) | set(skip)
+    # Deeper than k: other records of one work each take a place before they are collapsed.
+    depth = WORK_DEPTH * k + len(excluded)
     cites: dict[int, float] = {}
     if graph is not None:
         cites = _citation_candidates(store, graph, paper.id, allowed)
@@ -131,7 +130,7 @@ def rank_related(
         signal = "citations" if citations_only else _signal(t or 0.0, c)
         scored.append((cand, float(score), signal, t, None if graph is None else (c or 0.0)))
     scored.sort(key=lambda row: (-row[1], row[0]))
-    return scored[:k]
+    return one_per_work(store, scored, lambda row: row[0])[:k]
 
 
 def _signal(text: float, cites: float | None) -> str:
@@ -155,29 +154,13 @@ def _citation_candidates(
     return found
 
 
-def duplicate_vids(store: Store, vid: int, paper: Paper) -> set[int]:
-    """The paper itself and records of the same work: identical title (of at least
-    MIN_TITLE_WORDS words, so that a bare "Abstract" or "Introduction" matches nothing), same DOI,
-    or another version of the same arXiv-style id (1234.5678v2)."""
-    out = {vid}
-    key = title_key(paper.title)
-    if len(key.split()) >= MIN_TITLE_WORDS:
-        out.update(store.vids_by_title_keys([key]))
-    if paper.doi:
-        out.update(store.vids_by_doi(paper.doi))
-    base = _VERSION.sub("", paper.id)
-    if _PLAIN_ID.match(base):  # GLOB needs an id without wildcard characters
-        out.update(store.vids_of_id_versions(base))
-    return out
-
-
 def _allowed(
     store: Store, paper: Paper, filters: Filters | None, direction: str | None
 ) -> np.ndarray | None:
     allowed = store.select_vids(filters)
     if direction is None:
         return allowed
-    span = periods.paper_bounds(paper)
+    span = periods.work_bounds(store, store.vid_of(paper.id), paper)
     if span is None:
         raise InvalidQueryError(
             f"paper {paper.id!r} has no date, so nothing is known to be {direction}: "

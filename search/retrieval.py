@@ -18,6 +18,7 @@ from search.fusion import FusionParams, fuse
 from search.limits import Limits
 from search.results import Hit, SearchPage
 from search.snippets import make_snippet
+from search.works import WORK_DEPTH, one_per_work
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def search(
     range. Ties are broken by store order, so pages of the same query never overlap."""
     query = validate_query(query, k=k, mode=mode, offset=offset, limits=engine.limits)
     filters = (filters or Filters()).validate()
-    ranked = rank(engine, query, mode=mode, depth=offset + k, filters=filters, fusion=fusion)
+    ranked = _rank_works(engine, query, mode, offset + k, filters, fusion)
     page = ranked[offset : offset + k]
     # A paper removed since the ranking was taken is left out rather than failing the page.
     papers = {p_vid: p for p_vid, p in engine.store.papers_with_vids([r.vid for r in page])}
@@ -83,6 +84,20 @@ def search(
         if r.vid in papers
     ]
     return SearchPage(query=query, mode=mode, hits=hits, offset=offset, k=k, filters=filters)
+
+
+def _rank_works(
+    engine: Engine, query: str, mode: str, need: int, filters: Filters, fusion: FusionParams
+) -> list[Ranked]:
+    """The best `need` works, each as its best-ranked record: the ranking is read deeper while
+    other records of works already listed take places in it."""
+    depth = need
+    while True:
+        ranked = rank(engine, query, mode=mode, depth=depth, filters=filters, fusion=fusion)
+        kept = one_per_work(engine.store, ranked, lambda r: r.vid)
+        if len(kept) >= need or len(ranked) < depth or depth >= WORK_DEPTH * need:
+            return kept
+        depth *= 2
 
 
 def validate_query(

@@ -80,6 +80,8 @@ def test_citation_counts_give_h_index_and_partial_counts_say_so(engine, shared_d
             id=f"cited-{i}",
             title=f"Cited paper {i}",
             authors=("Ann Example",),
+            doi=None,  # six works, not six records of 0704.0002's
+            url=None,
             citation_count=count,
         )
         for i, count in enumerate([10, 8, 5, 4, 3, None])

@@ -64,9 +64,17 @@ def test_adding_later_papers_changes_nothing_dated_before(engine):
         assert (raw, top, prior) == stored_before[p.id][:3], p.id
         if p.year < CUTOFF.year:  # later years never move an earlier year's percentile
             assert pct == stored_before[p.id][3], p.id
-    # The copies themselves see their originals.
-    copy = novelty_of_paper(engine, f"later-{early[0].id}")
-    assert copy.near_duplicate and copy.evidence[0].paper.id == early[0].id
+    # A copy dated years later is another work, and sees its original; a copy within a year
+    # (same title and first author) is the same work, scored as it (indexer/work_rule.py).
+    old = next(p for p in early if p.authors and p.year <= 2021)
+    copy = novelty_of_paper(engine, f"later-{old.id}")
+    assert copy.near_duplicate and copy.evidence[0].paper.id == old.id
+    recent = next(p for p in early if p.authors and p.year >= 2022)
+    assert engine.store.work_mates([engine.store.vid_of(f"later-{recent.id}")]) == {
+        engine.store.vid_of(recent.id),
+        engine.store.vid_of(f"later-{recent.id}"),
+    }
+    assert _summary(novelty_of_paper(engine, f"later-{recent.id}")) == before[recent.id]
 
 
 def test_near_duplicate_of_earlier_paper_gets_low_novelty_and_names_the_original(engine):
@@ -145,12 +153,27 @@ def test_drafts_default_to_today_and_bad_input_says_what_to_do(engine):
 
 
 def test_undated_paper_is_not_scored_and_never_prior(engine):
+    # The same text under another title, without its DOI or URL: not a record of its work.
     undated = dataclasses.replace(
-        engine.store.get("0704.0001"), id="undated", published=None, date_precision=None
+        engine.store.get("0704.0001"),
+        id="undated",
+        title="An undated copy",
+        doi=None,
+        url=None,
+        published=None,
+        date_precision=None,
     )
     add_papers(engine, [undated])
     result = novelty_of_paper(engine, "undated")
     assert result.raw is None and "no publication date" in result.explanation
+    # Given the DOI of a dated record, it is a record of that work and takes the work's date.
+    store, vid = engine.store, engine.store.vid_of("undated")
+    with_doi = dataclasses.replace(undated, doi=store.get("0704.0001").doi)
+    store.write_batch([], [(vid, with_doi)], {})  # same text: the stored vector stays
+    assert novelty_of_paper(engine, "undated") == dataclasses.replace(
+        novelty_of_paper(engine, "0704.0001"), paper_id="undated"
+    )
+    store.write_batch([], [(vid, undated)], {})
     later = novelty_of_draft(engine, "x", engine.store.get("0704.0001").abstract, date(2030, 1, 1))
     assert all(e.paper.id != "undated" for e in later.evidence)
     assert later.evidence[0].paper.id == "0704.0001"

@@ -1,4 +1,4 @@
-"""Named read queries of the store: chunked IN lists, dates as intervals, authors, duplicates."""
+"""Named read queries of the store: chunked IN lists, dates as intervals, authors, works."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from indexer.paper import Paper, title_key
+from indexer.paper import Paper
 from indexer.store import Store
 from indexer.store_queries import IN_CHUNK
 from tests.fakes import FakeEncoder
@@ -54,10 +54,9 @@ def test_ids_to_vids_spans_chunks_and_skips_unknown_ids(store):
     assert store.ids_to_vids([]) == []
 
 
-def test_title_keys_and_novelty_percentiles_span_chunks(store):
-    keys = [title_key(f"Paper {i} about topic{i % 3}") for i in range(MANY)]
-    vids = store.vids_by_title_keys(keys)
-    assert sorted(vids) == sorted(v for _, v in store.ids_to_vids(f"p{i}" for i in range(MANY)))
+def test_works_and_novelty_percentiles_span_chunks(store):
+    vids = [v for _, v in store.ids_to_vids(f"p{i}" for i in range(MANY))]
+    assert store.works_of(vids) == {}  # distinct titles: every record is a work of its own
     store.save_novelty([(v, 0.5, 0.4, 3, float(v % 100), 0.3, [v]) for v in vids], generation=7)
     rows = store.novelty_percentiles(vids + [10**9])
     assert len(rows) == MANY and {r[0] for r in rows} == set(vids)
@@ -78,11 +77,11 @@ def test_dates_are_intervals(store):
     assert undated not in bounds and store.dated_count() == store.count() - 1
 
 
-def test_duplicates_by_doi_and_id_versions(store):
+def test_versions_of_an_arxiv_id_are_one_work(store):
     v1, v2, other = (store.vid_of(pid) for pid in ("1234.5678v1", "1234.5678v2", "1234.56789"))
-    assert store.vids_by_doi("10.1/abc") == [v1]
-    assert sorted(store.vids_of_id_versions("1234.5678")) == [v1, v2]
-    assert other not in store.vids_of_id_versions("1234.5678")
+    assert store.works_of([v1, v2, other]) == {v1: v1, v2: v1}
+    assert store.work_rows(v2) == [(v1, None, None), (v2, v1, "versions of arXiv 1234.5678")]
+    assert store.work_mates([v2]) == {v1, v2} and store.work_rows(other) == []
 
 
 def test_author_queries(store):
