@@ -32,6 +32,7 @@ ROUTERS = (
     "api.routes.authors",
     "api.routes.feeds",
     "api.routes.citations",  # before api.routes.papers, whose /papers/{id:path} would match it
+    "api.routes.works",  # likewise
     "api.routes.papers",
     "api.pages",  # HTML pages: /, /paper/{id}, /author/{name}, /static/*
 )

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("api.commands.eval", "search quality (nDCG@10, Recall@100, MRR@10) on a BEIR set"),
     "related": ("api.commands.related", "papers related to a paper"),
     "citations": ("api.commands.citations", "a paper's references and cited-by lists"),
+    "versions": ("api.commands.versions", "the records of a paper's work and why they merged"),
+    "split": ("api.commands.split", "take a paper out of a wrong merge, for good"),
     "recommend": ("api.commands.recommend", "recommendations from liked and disliked papers"),
     "novelty": ("api.commands.novelty", "novelty of a paper or a draft against prior work"),
     "author": ("api.commands.author", "an author's profile"),

@@ -31,6 +31,7 @@ from search.recommend import recommend
 from search.related import related
 from search.results import Snippet
 from search.retrieval import MODES, search
+from search.works import work_of
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -198,6 +199,7 @@ def paper_page(request: Request, paper_id: str) -> HTMLResponse:
         paper=paper,
         related=related(engine, paper.id, k=RELATED),
         citations=citation_lists(engine.store, paper.id, limit=CITATIONS),
+        work=work_of(engine.store, paper.id),
         novelty=novelty,
         chart=charts.prior_similarity_chart(evidence, paper.published, paper_url),
     )

@@ -214,6 +214,43 @@ class CitationsOut(BaseModel):
     cited_by: list[PaperOut] = Field(description="citing papers (up to limit): most cited first")
 
 
+class LinkOut(BaseModel):
+    label: str
+    url: str
+
+
+class VersionOut(BaseModel):
+    """One record of a work and why it was merged with the others."""
+
+    id: str
+    title: str
+    published: dt.date | None
+    venue: str | None
+    doi: str | None
+    source: str
+    linked_to: str | None = Field(description="the record it was matched with (None: the first)")
+    reason: str | None = Field(description="why the two are one work, in words")
+    links: list[LinkOut] = Field(description="arXiv abstract and PDF, DOI, source URL")
+
+
+class WorkOut(BaseModel):
+    """The records of one work (arXiv versions, preprint and journal version, the same paper
+    from two dumps), earliest first; a paper alone is a work of one version."""
+
+    paper_id: str
+    merged: bool
+    earliest: dt.date | None
+    versions: list[VersionOut]
+
+
+class SplitOut(BaseModel):
+    """What `split` separated: the paper and the records it is no longer merged with."""
+
+    paper_id: str
+    split_from: list[str]
+    work: WorkOut
+
+
 class RecommendationRequest(BaseModel):
     """Papers you like (and optionally dislike); returns the index's papers most like them."""
 

@@ -68,7 +68,15 @@ def server(tmp_path_factory):
         "published": "2025-06-01",
         "category": "cs.LG",
     }
-    hostile.write_text(json.dumps(record) + "\n")
+    # Its journal version (same title, first author and year): one work with two records.
+    journal = {
+        **record,
+        "id": "xss-1-journal",
+        "published": "2025-09-01",
+        "venue": "<i>Journal</i> of Hostile Titles",
+        "doi": "10.1000/xss-1",
+    }
+    hostile.write_text(json.dumps(record) + "\n" + json.dumps(journal) + "\n")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TQDM_DISABLE": "1"}
     index = folder / "idx"
     sample = [ROOT / "sample" / "seed-profile.jsonl", ROOT / "sample" / "arxiv-2007-sample.json.gz"]
@@ -212,12 +220,29 @@ def test_script_in_a_title_is_shown_as_text_and_never_runs(server, page):
     assert page.dialogs == [] and page.errors == []
 
 
+def test_a_work_is_listed_once_and_its_page_lists_both_records(server, page):
+    page.goto(server + "/?q=graph+attention+molecules&mode=keyword")
+    ids = [a.get_attribute("href") for a in page.locator("ol.results h3 a").all()]
+    assert len([i for i in ids if i.startswith("/paper/xss-1")]) == 1, ids
+    page.goto(server + "/paper/xss-1-journal")
+    versions = page.locator("#versions")
+    assert versions.locator("li").count() == 2
+    assert versions.locator("a[href='/paper/xss-1']").count() == 1
+    assert versions.locator("a[href='https://doi.org/10.1000/xss-1']").count() == 1
+    assert "same title and first author" in versions.inner_text()
+    assert "<i>Journal</i> of Hostile Titles" in versions.inner_text()
+    assert page.locator("main i").count() == 0
+    shot(page, "11-versions")
+    assert page.dialogs == [] and page.errors == []
+
+
 def test_pages_fit_a_phone_screen(server, page):
     page.set_viewport_size(PHONE)
     for name, path in [
         ("06-phone-search", "/?q=quantum+entanglement"),
         ("07-phone-author", "/author/Kelsey%20Allen"),
         ("10-phone-recommend", "/recommend?positive=0704.0001"),
+        ("12-phone-versions", "/paper/xss-1"),
         ("08-phone-paper", "/paper/0704.0001"),  # last: its chart is measured below
     ]:
         page.goto(server + path)

@@ -5,6 +5,7 @@ pages, over a small real index that the packaged model embedded (seed profile + 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -51,7 +52,17 @@ def client(shared_data, encoder, tmp_path_factory):
         abstract="A note without a date.",
         authors=("Nobody Dated",),
     )
-    ingest_papers(store, encoder, [hostile, undated])
+    # Its "published version": one work with it (same title, first author, year), whose venue,
+    # DOI and URL carry markup and a script URL.
+    journal = dataclasses.replace(
+        hostile,
+        id="xss/0001-journal",
+        published=date(2025, 9, 1),
+        venue='<i>Journal</i> of "x"',
+        doi='10.1/"><script>alert(3)</script>',
+        url="javascript:alert(4)",
+    )
+    ingest_papers(store, encoder, [hostile, undated, journal])
     engine = Engine(store, encoder)
     with TestClient(create_app(Settings(index_dir=store.index_dir), engine=engine)) as c:
         yield c
@@ -300,6 +311,12 @@ def test_markup_in_titles_authors_and_abstracts_is_shown_as_text(client):
         assert "<script>alert" not in page and "<img src=x" not in page and "<b>graph" not in page
         assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;" in page
     assert "<title>&lt;script&gt;alert(" in pages[1]
+    # The versions list of the work: both records, the markup in venue and DOI as text.
+    versions = pages[1][pages[1].index('id="versions"') :]
+    assert 'href="/paper/xss/0001-journal"' in versions and "(this record)" in versions
+    assert "&lt;i&gt;Journal&lt;/i&gt; of &#34;x&#34;" in versions
+    assert "<script>alert(3)" not in versions and 'href="javascript:' not in pages[1]
+    assert "same title and first author" in versions
     assert "Eve &lt;img src=x onerror=alert(1)&gt;" in pages[1]
     assert 'href="/author/Eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"' in pages[1]
     # Export links carry the hostile id and name URL-quoted, and the query's & escaped.

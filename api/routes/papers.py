@@ -21,7 +21,7 @@ from models.errors import BadInputError, NotFoundError
 router = APIRouter(tags=["papers"])
 
 # One write at a time: ingest checks what is stored and then writes, which must not interleave.
-_WRITE_LOCK = threading.Lock()
+WRITE_LOCK = threading.Lock()
 MAX_PAPERS = 1000  # per request; larger loads belong to `paperscope ingest`
 
 NewPapers = Annotated[
@@ -54,7 +54,7 @@ def add_papers(body: NewPapers, engine: EngineDep) -> dict:
     exists is updated field by field. All-or-nothing: one bad record rejects the request."""
     records = body if isinstance(body, list) else [body]
     papers = [_to_paper(i, r) for i, r in enumerate(records)]
-    with _WRITE_LOCK:
+    with WRITE_LOCK:
         report = ingest_papers(engine.store, engine.encoder, papers)
         total = engine.store.count()
     return {
@@ -83,7 +83,7 @@ def _to_paper(position: int, record: PaperIn) -> Paper:
 )
 def remove_paper(paper_id: PaperId, engine: EngineDep) -> dict:
     """Delete a paper from SQLite and every derived index."""
-    with _WRITE_LOCK:
+    with WRITE_LOCK:
         if engine.store.remove([paper_id]):
             raise NotFoundError(f"no paper with id {paper_id!r} in this index")
         engine.store.sync_derived()

@@ -229,6 +229,17 @@ def generic_paper(record: dict, mapping: dict[str, str] | None = None, source: s
     code_url = as_optional_text(get("code_url"), "code_url")
     has_code = as_flag(get("has_code"), "has_code")
     authors, truncated = strip_et_al(as_names(get("authors")))
+    fields = dict(
+        categories=as_str_list(get("categories"), "categories"),
+        updated=as_date(get("updated"), "updated")[0],
+        venue=as_optional_text(get("venue"), "venue"),
+        doi=as_optional_text(get("doi"), "doi"),
+        url=as_optional_text(get("url"), "url"),
+        citation_count=as_count(get("citation_count"), "citation_count"),
+        references=as_str_list(get("references"), "references"),
+        affiliations=as_str_list(get("affiliations"), "affiliations", sep=_SEMICOLON),
+    )
+    # Last, so that only the columns no field took are kept (e.g. arxiv_id, status).
     extra = {key: value for key, value in record.items() if key not in used}
     if truncated:
         extra["authors_truncated"] = True
@@ -237,20 +248,13 @@ def generic_paper(record: dict, mapping: dict[str, str] | None = None, source: s
         title=title,
         abstract=abstract,
         authors=authors,
-        categories=as_str_list(get("categories"), "categories"),
         published=published,
         date_precision=precision,
-        updated=as_date(get("updated"), "updated")[0],
-        venue=as_optional_text(get("venue"), "venue"),
-        doi=as_optional_text(get("doi"), "doi"),
-        url=as_optional_text(get("url"), "url"),
         code_url=code_url,
         has_code=True if code_url else has_code,
-        citation_count=as_count(get("citation_count"), "citation_count"),
-        references=as_str_list(get("references"), "references"),
-        affiliations=as_str_list(get("affiliations"), "affiliations", sep=_SEMICOLON),
         source=source,
         extra=extra,
+        **fields,
     )
 
 
