@@ -71,8 +71,9 @@ def test_no_server_error_and_no_schema_violation(app, mode):
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    # 12, GET /recommendations (export links), 5 for saved searches and feeds, and citations.
-    assert len(operations) == 19
+    # 12, GET /recommendations (export links), 5 for saved searches and feeds, citations, and
+    # a paper's versions and split.
+    assert len(operations) == 21
     for operation in operations:
         _fuzz(operation, operation.as_strategy(generation_mode=mode), failures)
         if mode is GenerationMode.POSITIVE:
