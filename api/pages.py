@@ -201,7 +201,9 @@ def paper_page(request: Request, paper_id: str) -> HTMLResponse:
         citations=citation_lists(engine.store, paper.id, limit=CITATIONS),
         work=work_of(engine.store, paper.id),
         novelty=novelty,
-        chart=charts.prior_similarity_chart(evidence, paper.published, paper_url),
+        chart=charts.prior_similarity_chart(
+            evidence, novelty.published or paper.published, paper_url
+        ),
     )
 
 

@@ -56,7 +56,8 @@ def main() -> None:
         store, linked = write_all(papers, link=True)
         works, records = store.merged_count()
         print(f"{path.name}: {len(papers):,} records; {records:,} of them in {works:,} works of 2+")
-        print(f"  write time {plain:.1f}s without linking, {linked:.1f}s with: x{linked / plain:.2f}")
+        ratio = linked / plain
+        print(f"  write time {plain:.1f}s without linking, {linked:.1f}s with: x{ratio:.2f}")
         conn = store._conn()
         reasons = Counter(
             r[0].split(" ")[0] if not r[0].startswith("same") else " ".join(r[0].split()[:2])
