@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexer.readers import read_path  # noqa: E402
 from indexer.readers.base import Skip  # noqa: E402
+from indexer.readers.detect import read_papers  # noqa: E402
 from indexer.store import Store  # noqa: E402
 from tests.fakes import FakeEncoder  # noqa: E402
 
@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     for path in args.paths:
         unique = {}
-        for item in read_path(path):
+        for item in read_papers(path):
             if not isinstance(item, Skip):
                 unique.setdefault(item.id, item)
         papers = list(unique.values())
