@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -87,7 +88,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         yield
 
     writes = "enabled (Authorization: Bearer token)" if settings.api_token else "disabled"
-    app = FastAPI(
+    # FastAPIOffline: a FastAPI app whose /docs and /redoc load their scripts from this server.
+    app = FastAPIOffline(
         title="paperscope",
         version="0.1.0",
         description=DESCRIPTION.format(

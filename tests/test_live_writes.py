@@ -154,7 +154,14 @@ def test_incremental_novelty_equals_scoring_everything_again(arxiv, tmp_path):
     score_all(engine, progress=False)
     assert store.novelty_generation() == store.generation()
     # New papers (some dated before existing ones, one an earlier copy), removals, a change.
-    earlier = dataclasses.replace(papers[650], id="copy-of-650", published=papers[0].published)
+    # Another title and no arXiv URL: the same text, but not a record of 650's work.
+    earlier = dataclasses.replace(
+        papers[650],
+        id="copy-of-650",
+        title="Copied: " + papers[650].title,
+        url=None,
+        published=papers[0].published,
+    )
     _write(store, papers[700:760], vectors)
     store.write_batch([earlier], [], {earlier.id: vectors[papers[650].id]})
     assert store.remove([p.id for p in papers[5:300:15]]) == []

@@ -356,3 +356,28 @@ def test_static_stylesheet_is_served_and_nothing_else(client):
     assert "@media (max-width" in css.text
     assert client.get("/static/..%2Fpages.py").status_code == 404
     assert client.get("/static/pages.py").status_code == 404
+
+
+# ---- nothing is fetched from another host ---------------------------------------------------
+_FETCHED = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(\s*["']?([^"')]+)""")
+
+
+def _fetched_urls(page: str) -> list[str]:
+    """URLs a browser loads from the page: scripts, images, stylesheets, frames (not links a
+    reader may follow, which are <a href>)."""
+    loaded = re.sub(r"<a\s[^>]*>", "", page)
+    return [a or b for a, b in _FETCHED.findall(loaded)]
+
+
+def test_docs_and_pages_load_nothing_from_another_host(client):
+    paths = ["/docs", "/redoc", "/", "/?q=graph", "/paper/xss/0001", "/author/Kelsey Allen"]
+    for path in paths:
+        page = html(client.get(path))
+        urls = _fetched_urls(page)
+        assert all(not re.match(r"(?:https?:)?//", u) for u in urls), (path, urls)
+        for url in urls:
+            if url.startswith("/") and not url.startswith("/paper") and "{" not in url:
+                assert client.get(url).status_code == 200, (path, url)
+    docs = html(client.get("/docs"))
+    assert "swagger-ui-bundle.js" in docs and "/openapi.json" in docs
+    assert "redoc.standalone.js" in html(client.get("/redoc"))
