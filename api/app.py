@@ -105,9 +105,32 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(JsonBodies)
     for module in ROUTERS:
         app.include_router(importlib.import_module(module).router)
     return app
+
+
+class JsonBodies:
+    """415 in the one error body for a request body that is not declared as JSON: every body the
+    API takes is JSON, and a form or text body would otherwise fail as a confusing 422."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = Headers(scope=scope)
+            has_body = headers.get("content-length", "0") not in ("", "0") or (
+                "transfer-encoding" in headers
+            )
+            kind = headers.get("content-type", "").split(";")[0].strip().lower()
+            if has_body and kind != "application/json" and not kind.endswith("+json"):
+                got = f"Content-Type {kind!r}" if kind else "no Content-Type"
+                message = f"the body must be JSON, sent with Content-Type: application/json ({got})"
+                await error_response(415, "unsupported_media_type", message)(scope, receive, send)
+                return None
+        return await self.app(scope, receive, send)
 
 
 class BodyLimit:

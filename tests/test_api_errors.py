@@ -190,6 +190,23 @@ def test_writes_need_the_right_token(engine):
         )
         typed = {"title": "T", "abstract": "A", "citation_count": "many"}
         assert_error(c.post("/papers", json=typed, headers=good), 422, "invalid_request")
+        # A body not sent as JSON: 415, whatever it holds, and for every route that takes one.
+        form = good | {"Content-Type": "application/x-www-form-urlencoded"}
+        for path in ("/papers", "/recommendations", "/watches"):
+            assert_error(
+                c.post(path, content=b"title=T", headers=form),
+                415,
+                "unsupported_media_type",
+                "application/json",
+            )
+        assert_error(
+            c.post("/papers", content=b'{"title": "T"}', headers=good | {"Content-Type": ""}),
+            415,
+            "unsupported_media_type",
+            "no Content-Type",
+        )
+        ld = good | {"Content-Type": "application/ld+json; charset=utf-8"}
+        assert_error(c.post("/papers", content=b"{not", headers=ld), 400, "malformed_json")
         huge = b"[" + b" " * (17 * 1024 * 1024) + b"]"
         assert_error(c.post("/papers", content=huge, headers=as_json), 413, "too_large")
         assert c.get("/health").json()["papers"] == 14  # nothing above wrote anything
