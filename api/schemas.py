@@ -257,7 +257,7 @@ class RecommendationRequest(BaseModel):
     model_config = STRICT | examples({"positive_ids": ["0704.0001"], "negative_ids": [], "k": 5})
     positive_ids: list[str] = Field(min_length=1, description="liked paper ids (max_positives)")
     negative_ids: list[str] = Field(default_factory=list, description="disliked paper ids")
-    k: int = Field(10, ge=1, description="how many to return (at most max_k)")
+    k: int = Field(10, description="how many to return, 1 to max_k (checked with the limits)")
     year_from: int | None = Field(None, ge=1, le=9999)
     year_to: int | None = Field(None, ge=1, le=9999)
     category: str | None = Field(None, max_length=100)
@@ -317,7 +317,7 @@ class NoveltyRequest(BaseModel):
     abstract: str = Field(min_length=1, description="the draft's abstract (max_query_chars)")
     # Not strict: the body is validated after json.loads, and a JSON date is ISO text.
     date: dt.date | None = Field(None, strict=False, description="ISO date, e.g. 2024-05-01")
-    k: int = Field(10, ge=1, description="nearest earlier papers to compare with (max_k)")
+    k: int = Field(10, description="nearest earlier papers to compare with, 1 to max_k")
 
 
 # ---- authors -----------------------------------------------------------------------------

@@ -131,6 +131,15 @@ def test_bad_read_parameters_are_422(client, path, params, match):
     assert_error(client.get(path, params=params), 422, ("invalid_query", "invalid_request"), match)
 
 
+@pytest.mark.parametrize("path", ["/search?q=graphs", "/papers/0704.0001/related?"])
+def test_one_error_type_for_a_number_out_of_range_on_either_side(client, path):
+    for k in (0, -3, 21):
+        assert_error(client.get(f"{path}&k={k}"), 422, "invalid_query", f"k={k}")
+    if path.startswith("/search"):
+        for offset in (-1, 1001):
+            assert_error(client.get(f"{path}&offset={offset}"), 422, "invalid_query", "offset")
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "match"),
     [

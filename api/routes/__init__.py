@@ -33,12 +33,17 @@ PaperId = Annotated[
 
 
 def check_k(k: int, settings: Settings, name: str = "k") -> int:
+    """1 <= k <= max_k; both bounds here, so that either mistake gets the one invalid_query."""
+    if k < 1:
+        raise InvalidQueryError(f"{name}={k} is below the minimum of 1")
     if k > settings.max_k:
         raise InvalidQueryError(f"{name}={k} exceeds the maximum of {settings.max_k}")
     return k
 
 
 def check_offset(offset: int, settings: Settings) -> int:
+    if offset < 0:
+        raise InvalidQueryError(f"offset={offset} is below the minimum of 0")
     if offset > settings.max_offset:
         raise InvalidQueryError(
             f"offset={offset} exceeds the maximum of {settings.max_offset}; narrow the query "

@@ -31,7 +31,8 @@ from search.related import DIRECTIONS, SIGNALS, related
 
 router = APIRouter(tags=["discovery"])
 
-K = Annotated[int, Query(ge=1, description="how many results (at most max_k)")]
+# No bounds here: the library checks 1 <= k <= max_k, so k=0 and k=max_k+1 get one error type.
+K = Annotated[int, Query(description="how many results, 1 to max_k")]
 
 
 @router.get(

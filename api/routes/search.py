@@ -35,8 +35,9 @@ def search_papers(
         Literal[MODES],  # type: ignore[valid-type]
         Query(description="keyword (BM25), semantic (embeddings) or hybrid (both, fused)"),
     ] = "hybrid",
-    k: Annotated[int, Query(ge=1, description="results per page (at most max_k)")] = 10,
-    offset: Annotated[int, Query(ge=0, description="results to skip (at most max_offset)")] = 0,
+    # No bounds here: search() checks both ranges, so every out-of-range value gets one type.
+    k: Annotated[int, Query(description="results per page, 1 to max_k")] = 10,
+    offset: Annotated[int, Query(description="results to skip, 0 to max_offset")] = 0,
     fmt: ExportFormat = "json",
 ) -> dict | Response:
     """One page of results, best first; `filters` echoes the filters that were applied. With
