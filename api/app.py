@@ -106,9 +106,39 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(JsonBodies)
+    app.add_middleware(DocsPolicy)
     for module in ROUTERS:
         app.include_router(importlib.import_module(module).router)
     return app
+
+
+# The API docs pages may load only from this server: ReDoc's bundle would otherwise fetch its
+# footer logo from cdn.redoc.ly. (Swagger UI and ReDoc start from inline scripts and workers.)
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' blob:; worker-src 'self' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class DocsPolicy:
+    """A Content-Security-Policy on the docs pages: nothing from another host."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in DOCS_PATHS:
+            return await self.app(scope, receive, send)
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", [])]
+                headers.append((b"content-security-policy", DOCS_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return await self.app(scope, receive, with_policy)
 
 
 class JsonBodies:
