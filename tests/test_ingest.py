@@ -17,6 +17,7 @@ import pytest
 from api.cli import main as cli
 from indexer.ingest import ingest
 from indexer.store import Store
+from models.errors import NotFoundError
 from search.engine import Engine
 from tests.fakes import FakeEncoder
 
@@ -113,8 +114,11 @@ def test_remove_and_reindex_through_the_cli(encoder, sources, tmp_path, capsys):
     assert cli(["remove", "0704.0003", "0704.0004", "--index", str(index)]) == 0
     store = Store.open(index)
     assert store.count() == 42 and len(store.vectors) == 42 and len(store.keywords) == 42
-    gone = {store.vid_of("0704.0005")} | set(store.keywords.vids)
-    assert len(gone) == 42  # vid of a kept paper is still there; removed ones are not
+    for removed in ("0704.0003", "0704.0004"):
+        with pytest.raises(NotFoundError):
+            store.vid_of(removed)
+    assert store.vid_of("0704.0005") in set(store.keywords.vids.tolist())
+    assert set(store.keywords.vids.tolist()) == set(store.all_vids())
     for path in index.glob("ann-*.faiss"):
         path.unlink()
     assert cli(["reindex", "--index", str(index), "--vector-index", "hnsw"]) == 0

@@ -343,8 +343,12 @@ def test_charts_are_well_formed_svg_with_escaped_tooltips():
     assert 'T1 <x> & "q" (2001-05-01): similarity 0.710' in titles
     links = [a.get("href") for a in root.iter("{http://www.w3.org/2000/svg}a")]
     assert links == ["/paper/p/1", "/paper/p/2"]
-    ys = {c.get("cy") for c in root.iter("{http://www.w3.org/2000/svg}circle")}
-    assert len(ys) == 2  # higher similarity, higher dot
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    cy = {
+        c.find(svg_ns + "title").text.rsplit(" ", 1)[1]: float(c.get("cy"))
+        for c in root.iter(svg_ns + "circle")
+    }
+    assert cy["0.710"] < cy["0.550"]  # higher similarity, higher dot (SVG y grows downwards)
     assert str(charts.prior_similarity_chart([], None, paper_url)) == ""
     novelty = charts.author_novelty_chart([(paper(3, date(2020, 1, 1)), 80.0)], [], paper_url)
     assert ET.fromstring(str(novelty)).find("{http://www.w3.org/2000/svg}polyline") is None

@@ -25,7 +25,7 @@ from models.errors import InvalidQueryError
 from search.engine import Engine
 from search.evaluation import load_beir, mean_metrics, score_run
 from search.limits import Limits
-from search.retrieval import MODES, search
+from search.retrieval import DEEP_CANDIDATES, MODES, rank, search
 
 MAX_K, MAX_OFFSET = Limits().max_k, Limits().max_offset
 
@@ -180,7 +180,22 @@ def test_hybrid_hits_carry_component_scores_and_ranks(engine):
     hits = search(engine, "vitamin D and bone fractures in the elderly", k=5).hits
     top = hits[0]
     assert top.keyword_score is not None and top.semantic_score is not None
-    assert top.keyword_rank is not None or top.semantic_rank is not None
+    # Each side's rank is the hit's place in that side's own ranking (1-based), checked there.
+    keyword = rank(
+        engine, "vitamin D and bone fractures in the elderly", mode="keyword", depth=DEEP_CANDIDATES
+    )
+    semantic = rank(
+        engine,
+        "vitamin D and bone fractures in the elderly",
+        mode="semantic",
+        depth=DEEP_CANDIDATES,
+    )
+    for hit in hits:
+        vid = engine.store.vid_of(hit.paper.id)
+        for side, ranked in (("keyword", keyword), ("semantic", semantic)):
+            order = [r.vid for r in ranked]
+            expected = order.index(vid) + 1 if vid in order else None
+            assert getattr(hit, f"{side}_rank") == expected, (side, hit.paper.id)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     d = top.to_dict()
     assert d["paper"]["id"] == top.paper.id and d["rank"] == 1 and "spans" in d["snippet"]
