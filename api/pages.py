@@ -174,6 +174,7 @@ def search_page(
         hits=hits,
         number=number,
         prev_url="/?" + urlencode({**keep, "page": number - 1}) if number > 1 else None,
+        first_url="/?" + urlencode(keep),
         next_url="/?" + urlencode({**keep, "page": number + 1})
         if len(result.hits) > PER_PAGE and offset + PER_PAGE <= settings.max_offset
         else None,

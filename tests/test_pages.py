@@ -128,6 +128,12 @@ def test_filters_restrict_results_and_stay_in_the_form(client):
 def test_no_results_is_an_empty_state_not_an_error(client):
     page = html(client.get("/", params={"q": "zzqxv", "mode": "keyword"}))
     assert "No results" in page and "<q>zzqxv</q>" in page and 'rel="next"' not in page
+    # Past the last page of a query that has results: said so, with a link back to page 1.
+    params = {"q": "graph transformers molecules", "mode": "keyword"}
+    assert "<h3>" in html(client.get("/", params=params))
+    past = html(client.get("/", params={**params, "page": 30}))
+    assert "No more results on page 30" in past and "Nothing in the index matches" not in past
+    assert 'href="/?q=graph+transformers+molecules&amp;mode=keyword">Back to page 1' in past
 
 
 @pytest.mark.parametrize(
