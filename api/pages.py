@@ -31,7 +31,7 @@ from search.recommend import recommend
 from search.related import related
 from search.results import Snippet
 from search.retrieval import MODES, search
-from search.works import work_of
+from search.works import reading_links, work_of
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -96,6 +96,7 @@ def _environment() -> Environment:
     )
     env.globals.update(
         paper_url=paper_url,
+        reading_links=reading_links,
         author_url=author_url,
         export_urls=export_urls,
         api_paper_url=api_paper_url,

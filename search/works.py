@@ -50,6 +50,23 @@ def _preference(vid: int, paper: Paper) -> tuple:
     return (-cited, publisher_doi(paper) is None and not paper.venue, vid)
 
 
+def reading_links(paper: Paper) -> list[tuple[str, str]]:
+    """(label, URL) of where a record can be read: arXiv abstract and PDF, DOI, its own URL."""
+    out = []
+    arxiv = own_arxiv_id(paper)
+    if arxiv:
+        version = paper.id[len(arxiv) :] if paper.id.lower().startswith(arxiv) else ""
+        out += [
+            (f"arXiv {paper.id}", f"https://arxiv.org/abs/{arxiv}{version}"),
+            ("PDF", f"https://arxiv.org/pdf/{arxiv}{version}"),
+        ]
+    if publisher_doi(paper):
+        out.append((f"DOI {paper.doi}", f"https://doi.org/{paper.doi}"))
+    if paper.url and paper.url not in {url for _, url in out}:
+        out.append(("Record", paper.url))
+    return out
+
+
 @dataclass(frozen=True)
 class Version:
     """One record of a work, with the record it was matched with and why."""
@@ -59,21 +76,7 @@ class Version:
     reason: str | None
 
     def links(self) -> list[tuple[str, str]]:
-        """(label, URL) of where the record can be read: arXiv abstract and PDF, DOI, URL."""
-        out = []
-        arxiv = own_arxiv_id(self.paper)
-        if arxiv:
-            version = self.paper.id[len(arxiv) :] if self.paper.id.startswith(arxiv) else ""
-            out += [
-                (f"arXiv {self.paper.id}", f"https://arxiv.org/abs/{arxiv}{version}"),
-                ("PDF", f"https://arxiv.org/pdf/{arxiv}{version}"),
-            ]
-        doi = publisher_doi(self.paper)
-        if doi:
-            out.append((f"DOI {self.paper.doi}", f"https://doi.org/{self.paper.doi}"))
-        if self.paper.url and self.paper.url not in {url for _, url in out}:
-            out.append(("Record", self.paper.url))
-        return out
+        return reading_links(self.paper)
 
     def to_dict(self) -> dict:
         return {

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from api import charts
 from api.app import create_app
-from api.pages import marked, paper_url
+from api.pages import _environment, marked, paper_url
 from api.settings import Settings
 from indexer.ingest import ingest_papers
 from indexer.paper import Paper
@@ -123,6 +123,36 @@ def test_filters_restrict_results_and_stay_in_the_form(client):
     results = page.split('<ol class="results"', 1)[1].split("</ol>", 1)[0].split("<li>")[1:]
     # She is shown even where the source hid her behind "et al." (4th author and later).
     assert len(results) == 10 and all(AUTHOR_LINK in r for r in results)
+
+
+def test_result_cards_show_venue_citations_and_reading_links(client):
+    page = html(client.get("/", params={"q": "graph transformers molecules", "mode": "keyword"}))
+    cards = page.split('<ol class="results"', 1)[1].split("</ol>", 1)[0].split("<li>")[1:]
+    # The hostile work is one card; the journal record's venue shows escaped where it is shown.
+    assert sum("/paper/xss/0001" in c for c in cards) == 1
+    render = (
+        _environment()
+        .from_string('{% from "macros.html" import paper_item %}{{ paper_item(p) }}')
+        .render
+    )
+    shown = render(
+        p=Paper(
+            "j1", "T", "A", venue="<i>J</i>", citation_count=1234, code_url="https://github.com/x/y"
+        )
+    )
+    assert '<span class="venue">&lt;i&gt;J&lt;/i&gt;</span>' in shown and "1,234 citations" in shown
+    assert '<a class="badge code" href="https://github.com/x/y"' in shown
+    hostile = render(p=Paper("j2", "T", "A", code_url="javascript:alert(1)"))
+    assert "javascript:" not in hostile and '<span class="badge code">Code</span>' in hostile
+    page = html(client.get("/", params={"q": "diphoton production Tevatron", "mode": "keyword"}))
+    card = page.split('<ol class="results"', 1)[1].split("</li>", 1)[0]
+    where = card.split('<p class="where">', 1)[1].split("</p>", 1)[0]
+    links = dict(re.findall(r'href="([^"]+)" rel="noopener noreferrer">([^<]+)</a>', where))
+    assert links == {
+        "https://arxiv.org/abs/0704.0001": "arXiv",
+        "https://arxiv.org/pdf/0704.0001": "PDF",
+        "https://doi.org/10.1103/PhysRevD.76.013009": "DOI",
+    }
 
 
 def test_no_results_is_an_empty_state_not_an_error(client):
