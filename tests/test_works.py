@@ -236,3 +236,16 @@ def test_a_generic_title_shared_by_many_records_links_none(tmp_path):
     ]
     store.write_batch(two, [], {p.id: enc._vector(p.id) for p in two})
     assert store.merged_count() == (1, 2)
+
+
+def test_an_index_made_before_works_gets_its_groups_when_opened(tmp_path):
+    enc = FakeEncoder()
+    store = Store.create_or_open(tmp_path / "idx", enc.name, enc.dim)
+    papers = [_paper(id="0704.0002v1"), _paper(id="0704.0002v2"), _paper(id="other", title="B")]
+    store.write_batch(papers, [], {p.id: enc._vector(p.id) for p in papers})
+    conn = store._conn()
+    with conn:  # what an index written before this feature holds: no keys, no groups, no flag
+        conn.execute("DELETE FROM works")
+        conn.execute("DELETE FROM work_keys")
+        conn.execute("DELETE FROM meta WHERE key = 'works_filled'")
+    assert Store.open(tmp_path / "idx").merged_count() == (1, 2)
