@@ -89,15 +89,12 @@ def search(
 def _rank_works(
     engine: Engine, query: str, mode: str, need: int, filters: Filters, fusion: FusionParams
 ) -> list[Ranked]:
-    """The best `need` works, each as its best-ranked record: the ranking is read deeper while
-    other records of works already listed take places in it."""
-    depth = need
-    while True:
-        ranked = rank(engine, query, mode=mode, depth=depth, filters=filters, fusion=fusion)
-        kept = one_per_work(engine.store, ranked, lambda r: r.vid)
-        if len(kept) >= need or len(ranked) < depth or depth >= WORK_DEPTH * need:
-            return kept
-        depth *= 2
+    """The best `need` works, each as its best-ranked record. The ranking is read WORK_DEPTH
+    times deeper (inside the candidate tier every page already ranks, so it costs a longer cut,
+    not another search), so that other records of works already listed can be left out."""
+    depth = min(WORK_DEPTH * need, max(need, DEEP_CANDIDATES))
+    ranked = rank(engine, query, mode=mode, depth=depth, filters=filters, fusion=fusion)
+    return one_per_work(engine.store, ranked, lambda r: r.vid)
 
 
 def validate_query(

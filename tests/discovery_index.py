@@ -7,6 +7,7 @@ dates, citation counts). Tests that write get their own copy of the folder.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 import tempfile
@@ -42,6 +43,20 @@ def add_papers(engine: Engine, papers: Sequence[Paper]) -> None:
         list(papers), [], {p.id: v for p, v in zip(papers, vectors, strict=True)}
     )
     engine.store.sync_derived()
+
+
+def undated_copy(paper: Paper, paper_id: str = "undated") -> Paper:
+    """The paper's text under another id and title, with no date, DOI or URL: not a record of
+    the paper's work (which would give it the work's date)."""
+    return dataclasses.replace(
+        paper,
+        id=paper_id,
+        title="An undated copy",
+        doi=None,
+        url=None,
+        published=None,
+        date_precision=None,
+    )
 
 
 def discovery_engine(shared_data: Path, encoder, folder: Path | None = None) -> Engine:

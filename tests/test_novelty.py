@@ -14,7 +14,7 @@ from models.errors import InvalidQueryError
 from search import periods
 from search.novelty import novelty_of_draft, novelty_of_paper, score_all
 from search.novelty_cohorts import MIN_PRIOR
-from tests.discovery_index import add_papers, discovery_engine, seed_id
+from tests.discovery_index import add_papers, discovery_engine, seed_id, undated_copy
 
 CUTOFF = date(2023, 6, 30)
 SCALING = "Scaling 4D Representations"
@@ -153,16 +153,7 @@ def test_drafts_default_to_today_and_bad_input_says_what_to_do(engine):
 
 
 def test_undated_paper_is_not_scored_and_never_prior(engine):
-    # The same text under another title, without its DOI or URL: not a record of its work.
-    undated = dataclasses.replace(
-        engine.store.get("0704.0001"),
-        id="undated",
-        title="An undated copy",
-        doi=None,
-        url=None,
-        published=None,
-        date_precision=None,
-    )
+    undated = undated_copy(engine.store.get("0704.0001"))
     add_papers(engine, [undated])
     result = novelty_of_paper(engine, "undated")
     assert result.raw is None and "no publication date" in result.explanation

@@ -13,7 +13,7 @@ from models.errors import InvalidQueryError, NotFoundError
 from search import periods
 from search.citations import CitationGraph
 from search.related import related
-from tests.discovery_index import add_papers, discovery_engine, seed_id
+from tests.discovery_index import add_papers, discovery_engine, seed_id, undated_copy
 
 DUAL = "Improving Dual-Encoder Training"
 SCALING = "Scaling 4D Representations"
@@ -133,15 +133,7 @@ def test_bad_requests_say_what_to_do(engine):
 
 def test_direction_needs_a_dated_paper(engine, shared_data, tmp_path):
     copy = discovery_engine(shared_data, engine.encoder, tmp_path)
-    undated = dataclasses.replace(
-        copy.store.get("0704.0001"),
-        id="undated",
-        title="An undated copy",
-        doi=None,
-        url=None,
-        published=None,
-        date_precision=None,
-    )  # not a record of 0704.0001's work (that would take the work's date)
+    undated = undated_copy(copy.store.get("0704.0001"))
     add_papers(copy, [undated])
     with pytest.raises(InvalidQueryError, match="no date"):
         related(copy, "undated", direction="earlier")
