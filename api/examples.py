@@ -53,7 +53,18 @@ SEARCH_PAGE = [
         "mode": "hybrid",
         "offset": 0,
         "k": 1,
+        "sort": "relevance",
         "filters": {"category": "cs"},
+        "constraints": [],
+        "total": 1100,
+        "total_exact": False,
+        "depth": 1100,
+        "facets": {
+            "year": [
+                {"value": "2024", "count": 412, "filter": {"year_from": 2024, "year_to": 2024}}
+            ]
+        },
+        "message": None,
         "hits": [
             {
                 "rank": 1,

@@ -26,16 +26,20 @@ from indexer.paper import Paper, normalize_name
 from models.errors import InvalidQueryError, NotFoundError, PaperscopeError
 from search.authors import author_profile, find_authors
 from search.citations import citation_lists
+from search.facets import FACETS
 from search.novelty import novelty_of_paper
 from search.recommend import recommend
 from search.related import related
 from search.results import Snippet
 from search.retrieval import MODES, search
+from search.sorting import SORTS
 from search.works import reading_links, work_of
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PER_PAGE = 10
+# Form values left out of the URLs the page makes, so that a plain search keeps a plain URL.
+DEFAULTS = {"sort": "relevance"}
 RELATED = 8
 CITATIONS = 50  # per list on the paper page; the API gives more
 RECOMMENDED = 20
@@ -104,6 +108,7 @@ def _environment() -> Environment:
         shown_authors=shown_authors,
         author_limit=SHOWN_AUTHORS,
         modes=MODES,
+        sorts=SORTS,
     )
     env.filters.update(show_date=show_date, marked=marked)
     return env
@@ -135,9 +140,12 @@ def search_page(
     year_to: str = "",
     category: str = "",
     author: str = "",
+    venue: str = "",
+    sort: str = "relevance",
     page: str = "1",
 ) -> HTMLResponse:
-    """Search form, results with marked snippets and paging; everything lives in the URL."""
+    """Search form, results with marked snippets, totals, facets and paging; everything lives in
+    the URL."""
     form = {
         "q": q,
         "mode": mode,
@@ -145,6 +153,8 @@ def search_page(
         "year_to": year_to,
         "category": category,
         "author": author,
+        "venue": venue,
+        "sort": sort,
     }
     engine = request.app.state.engine
     common = {"form": form, "categories": _categories(engine)}
@@ -163,11 +173,20 @@ def search_page(
             raise InvalidQueryError(
                 f"the query has {len(q)} characters; the maximum is {settings.max_query_chars}"
             )
-        result = search(engine, q, k=PER_PAGE + 1, mode=mode, filters=filters, offset=offset)
+        result = search(
+            engine,
+            q,
+            k=PER_PAGE + 1,
+            mode=mode,
+            filters=filters,
+            offset=offset,
+            sort=sort,
+            facets=FACETS,
+        )
     except PaperscopeError as exc:
         return error_page(request, exc, **common)
     hits = result.hits[:PER_PAGE]
-    keep = {key: value for key, value in form.items() if value}
+    keep = {key: value for key, value in form.items() if value and DEFAULTS.get(key) != value}
     return render(
         request,
         "search.html",
@@ -179,6 +198,8 @@ def search_page(
         next_url="/?" + urlencode({**keep, "page": number + 1})
         if len(result.hits) > PER_PAGE and offset + PER_PAGE <= settings.max_offset
         else None,
+        result=result,
+        facets=_facet_links(result, keep),
         authors=_matching_authors(engine, q) if number == 1 else [],
         exports=export_urls("/search", {**keep, "k": PER_PAGE, "offset": offset}),
         feed_url=feed_url(keep),
@@ -277,12 +298,31 @@ def static_file(name: str) -> FileResponse:
     return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
 
 
+def _facet_links(result, keep: dict[str, str]) -> list[tuple[str, list[tuple[str, int, str]]]]:
+    """(facet, [(value, count, URL of this search with the value's filter added)]), for the
+    facets with more than one value or one that narrows the results."""
+    out = []
+    for name, values in result.facets.items():
+        links = []
+        for value in values:
+            added = {key: str(v) for key, v in value.filter.items()}
+            if all(keep.get(key) == v for key, v in added.items()):
+                continue  # already applied
+            links.append((value.value, value.count, "/?" + urlencode({**keep, **added})))
+        if links:
+            out.append((name, links))
+    return out
+
+
 def _parse_form(form: dict[str, str], page: str) -> tuple[Filters | None, int]:
     if form["mode"] not in MODES:
         raise InvalidQueryError(f"mode={form['mode']!r}: choose one of {', '.join(MODES)}")
     years = {name: _year(name, form[name]) for name in ("year_from", "year_to")}
     filters = Filters(
-        category=form["category"].strip() or None, author=form["author"].strip() or None, **years
+        category=form["category"].strip() or None,
+        author=form["author"].strip() or None,
+        venue=form["venue"].strip() or None,
+        **years,
     ).validate()
     if not page.isdigit() or int(page) < 1:
         raise InvalidQueryError(f"page={page!r} is not a page number: give 1, 2, 3, ...")

@@ -175,13 +175,33 @@ class HitOut(BaseModel):
     semantic_rank: int | None
 
 
+class FacetValueOut(BaseModel):
+    value: str
+    count: int = Field(description="results with this value: what its filter returns")
+    filter: dict[str, Any] = Field(description="the filter parameters that select these results")
+
+
 class SearchPageOut(BaseModel):
     model_config = examples(ex.SEARCH_PAGE)
     query: str
     mode: str
     offset: int
     k: int
+    sort: str = Field(description="relevance, newest, oldest or citations")
     filters: dict[str, Any] = Field(description="the filters that were applied")
+    constraints: list[str] = Field(
+        description="the query's own phrases, exclusions and field terms, as applied"
+    )
+    total: int = Field(description="papers the query matches (see total_exact)")
+    total_exact: bool = Field(
+        description="true: `total` is exact (keyword search, filters and constraints); false: "
+        "semantic or hybrid, counted among the first `depth` candidates"
+    )
+    depth: int | None = Field(description="the candidate depth when total is not exact")
+    facets: dict[str, list[FacetValueOut]] = Field(
+        description="per requested facet, the most frequent values among the matches"
+    )
+    message: str | None = Field(description="why nothing is shown, when nothing matches")
     hits: list[HitOut]
 
 

@@ -11,6 +11,7 @@ idf = ln(1 + (N - df + 0.5) / (df + 0.5)), tf' = tf / (tf + k1 (1 - b + b dl / a
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 from collections import Counter, OrderedDict
@@ -186,6 +187,15 @@ class Segment:
         lo, hi = int(self.term_ptr[tid]), int(self.term_ptr[tid + 1])
         return self.post_rows[lo:hi], self.post_tf[lo:hi]
 
+    def terms_with_prefix(self, prefix: str) -> list[str]:
+        """The segment's terms that start with `prefix` (a sorted vocabulary, made once)."""
+        terms = self._found.get("sorted_terms")
+        if terms is None:
+            terms = self._found["sorted_terms"] = sorted(self.vocab)
+        lo = bisect.bisect_left(terms, prefix)
+        hi = bisect.bisect_left(terms, prefix + "\uffff")
+        return terms[lo:hi]
+
     def term_counts(self, rows: np.ndarray) -> Counter:
         """How many of `rows` contain each term id: what dead rows take away from df."""
         counts: Counter = Counter()
@@ -272,6 +282,10 @@ class Corpus:
             if tid is not None:
                 df += int(seg.term_ptr[tid + 1] - seg.term_ptr[tid]) - dead.get(tid, 0)
         return df
+
+    def terms_with_prefix(self, prefix: str) -> set[str]:
+        """Terms of any segment that start with `prefix`."""
+        return {t for seg in self.segments for t in seg.terms_with_prefix(prefix)}
 
     def rows_with(self, term: str) -> np.ndarray:
         """Live global rows whose document holds the term, sorted: read from the postings, so

@@ -14,7 +14,8 @@ class Filters:
     """All optional; a paper passes when it meets every filter that is set.
 
     category is a case-insensitive prefix at dot boundaries ("cs" matches cs.LG);
-    author matches a full name case-, accent- and punctuation-insensitively; venue is a
+    author matches a full name case-, accent- and punctuation-insensitively (one word: a surname,
+    or a one-word name); venue is a
     case-insensitive substring. Papers without a date fail any date or year filter.
     """
 
@@ -80,9 +81,12 @@ class Filters:
                 )
             )
         if self.author:
-            out.append(
-                ("SELECT vid FROM authors WHERE name_key = ?", [normalize_name(self.author)])
-            )
+            key = normalize_name(self.author)
+            if " " in key:
+                out.append(("SELECT vid FROM authors WHERE name_key = ?", [key]))
+            else:  # a surname alone: the name itself, or any name that ends with it
+                sql = "SELECT vid FROM authors WHERE name_key = ?1 OR name_key LIKE ?2 ESCAPE '\\'"
+                out.append((sql, [key, "% " + _like_escape(key)]))
         if self.venue:
             out.append(
                 (

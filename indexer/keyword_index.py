@@ -33,6 +33,15 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+def stem_words(words: list[str]) -> list[str]:
+    """The index's stem of each word (already lowercase)."""
+    return _stemmer().stemWords(words)
+
+
+def is_stopword(word: str) -> bool:
+    return word in _stopwords()
+
+
 def tokenize(text: str) -> list[str]:
     """Lowercase, split into scientific tokens, drop stopwords, stem; hyphenated words also give
     their parts ("covid-19" -> covid-19, covid, 19) so either spelling matches."""
@@ -205,6 +214,17 @@ class KeywordIndex:
         if rows is None:
             return np.zeros(0, dtype=np.int64)
         return np.sort(self.table.slot_vids[rows]).astype(np.int64)
+
+    def containing_prefix(self, prefix: str, limit: int) -> np.ndarray | None:
+        """Sorted vids of the live papers with an index term that starts with `prefix`; None
+        when more than `limit` terms do (a prefix too broad to expand)."""
+        terms = self.corpus.terms_with_prefix(prefix)
+        if len(terms) > limit:
+            return None
+        rows = [self.corpus.rows_with(t) for t in terms]
+        if not rows:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(self.table.slot_vids[np.unique(np.concatenate(rows))]).astype(np.int64)
 
     def rows(self, vids: np.ndarray) -> np.ndarray:
         """Slot of each vid (the index into `scores`); -1 for a vid not indexed."""

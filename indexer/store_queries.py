@@ -124,6 +124,26 @@ class StoreQueries:
         """(vid, title, abstract) of every paper, ascending vid."""
         return self._rows("SELECT vid, title, abstract FROM papers ORDER BY vid")
 
+    def texts_of(self, vids: Iterable[int]) -> list[tuple[int, str, str]]:
+        """(vid, title, abstract) of the stored papers among `vids` (for exact text checks)."""
+        return self._rows_in("SELECT vid, title, abstract FROM papers WHERE vid IN ({marks})", vids)
+
+    def sort_keys(self, vids: Iterable[int]) -> list[tuple[int, str | None, int | None]]:
+        """(vid, published, citation_count) of the stored papers among `vids`."""
+        sql = "SELECT vid, published, citation_count FROM papers WHERE vid IN ({marks})"
+        return self._rows_in(sql, vids)
+
+    def facet_rows(self, vids: Iterable[int], facet: str) -> list[tuple]:
+        """(vid, value) of the papers among `vids` for a facet: year, category, venue, or
+        author as (vid, name, name_key)."""
+        sql = {
+            "year": "SELECT vid, year FROM papers WHERE vid IN ({marks}) AND year IS NOT NULL",
+            "category": "SELECT vid, category FROM categories WHERE vid IN ({marks})",
+            "venue": "SELECT vid, venue FROM papers WHERE vid IN ({marks}) AND venue != ''",
+            "author": "SELECT vid, name, name_key FROM authors WHERE vid IN ({marks})",
+        }[facet]
+        return self._rows_in(sql, vids)
+
     def paper_references(self) -> list[tuple[str, list[str]]]:
         """(id, referenced ids) of every paper that lists references."""
         rows = self._rows("SELECT id, refs FROM papers WHERE refs != '[]'")

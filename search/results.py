@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from indexer.filters import Filters
 from indexer.paper import Paper
+from search.facets import FacetValue
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,11 @@ class Hit:
 
 @dataclass
 class SearchPage:
-    """One page of results: hits[i].rank == offset + i + 1."""
+    """One page of results: hits[i].rank == offset + i + 1.
+
+    `total` counts the papers the query matches: exactly (`total_exact`) for keyword search and
+    for filters and constraints alone, else the papers among the `depth` best candidates that a
+    semantic or hybrid ranking reads ("about"). Facets count over the same papers."""
 
     query: str
     mode: str
@@ -70,6 +75,13 @@ class SearchPage:
     offset: int
     k: int
     filters: Filters = field(default_factory=Filters)
+    total: int = 0
+    total_exact: bool = True
+    depth: int | None = None
+    sort: str = "relevance"
+    constraints: tuple[str, ...] = ()
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    message: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -77,6 +89,16 @@ class SearchPage:
             "mode": self.mode,
             "offset": self.offset,
             "k": self.k,
+            "sort": self.sort,
             "filters": self.filters.to_dict(),
+            "constraints": list(self.constraints),
+            "total": self.total,
+            "total_exact": self.total_exact,
+            "depth": self.depth,
+            "facets": {
+                name: [{"value": f.value, "count": f.count, "filter": f.filter} for f in values]
+                for name, values in self.facets.items()
+            },
+            "message": self.message,
             "hits": [hit.to_dict() for hit in self.hits],
         }

@@ -13,11 +13,16 @@ from indexer.filters import Filters
 from indexer.vector_index import VectorIndex
 from models.errors import InvalidQueryError
 from models.hardware import physical_cores
+from search.constraints import allowed_vids
 from search.engine import Engine
+from search.facets import facet_counts, parse_facets
 from search.fusion import FusionParams, fuse
 from search.limits import Limits
+from search.query_syntax import parse_query
 from search.results import Hit, SearchPage
+from search.semantic_floor import semantic_floor
 from search.snippets import make_snippet
+from search.sorting import check_sort, sort_items
 from search.works import WORK_DEPTH, one_per_work
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,9 @@ PAGING_BEAM = Limits().max_offset + Limits().max_k + 8
 HYBRID_CANDIDATES = 200
 # The deep tier: candidates for every rank a page can reach.
 DEEP_CANDIDATES = Limits().max_offset + Limits().max_k
+# Most keyword matches one query reads to sort them or count facets; past it both count "among
+# the top MAX_POOL" (the total stays exact).
+MAX_POOL = 50_000
 # Tuned on SciFact train qrels only (bench/tune_hybrid.py); test was not looked at.
 DEFAULT_FUSION = FusionParams()
 _SIDES = ThreadPoolExecutor(max_workers=physical_cores(), thread_name_prefix="keyword-side")
@@ -59,22 +67,39 @@ def search(
     filters: Filters | None = None,
     offset: int = 0,
     fusion: FusionParams = DEFAULT_FUSION,
+    sort: str = "relevance",
+    facets: str | tuple[str, ...] | None = None,
 ) -> SearchPage:
     """One page of results: ranks offset+1 .. offset+k of `mode` over the papers passing
-    `filters`. Raises InvalidQueryError for an empty query, unknown mode or k/offset out of
-    range. Ties are broken by store order, so pages of the same query never overlap."""
+    `filters` and the query's own constraints (search/query_syntax.py), in `sort` order, with
+    the total and `facets` counted over what the query matches. Raises InvalidQueryError for a
+    malformed query or arguments out of range. Ties are broken by store order, so pages of the
+    same query never overlap."""
     query = validate_query(query, k=k, mode=mode, offset=offset, limits=engine.limits)
+    sort, facet_names = check_sort(sort), parse_facets(facets)
     filters = (filters or Filters()).validate()
-    ranked = _rank_works(engine, query, mode, offset + k, filters, fusion)
-    page = ranked[offset : offset + k]
+    parsed = parse_query(query)
+    text = parsed.text.strip()
+    if not text and not parsed.constrained:
+        raise InvalidQueryError("the query has only operators (AND, OR, NOT): give words to find")
+    store = engine.store
+    view = store.view()
+    if parsed.constrained:
+        allowed = allowed_vids(store, view, parsed, filters)
+    else:
+        allowed = store.select_vids(filters)
+    found = _matches(engine, view, text, mode, offset + k, allowed, fusion, sort, facet_names)
+    listed = one_per_work(store, found.ranked, _vid)
+    page = sort_items(store, listed, _vid, sort)[offset : offset + k]
     # A paper removed since the ranking was taken is left out rather than failing the page.
-    papers = {p_vid: p for p_vid, p in engine.store.papers_with_vids([r.vid for r in page])}
+    papers = {p_vid: p for p_vid, p in store.papers_with_vids([r.vid for r in page])}
+    snippet_text = text or query
     hits = [
         Hit(
             paper=papers[r.vid],
             score=r.score,
             rank=offset + i + 1,
-            snippet=make_snippet(query, papers[r.vid].title, papers[r.vid].abstract),
+            snippet=make_snippet(snippet_text, papers[r.vid].title, papers[r.vid].abstract),
             keyword_score=r.keyword_score,
             keyword_rank=r.keyword_rank,
             semantic_score=r.semantic_score,
@@ -83,18 +108,91 @@ def search(
         for i, r in enumerate(page)
         if r.vid in papers
     ]
-    return SearchPage(query=query, mode=mode, hits=hits, offset=offset, k=k, filters=filters)
+    counted = [r.vid for r in found.ranked]
+    return SearchPage(
+        query=query,
+        mode=mode,
+        hits=hits,
+        offset=offset,
+        k=k,
+        filters=filters,
+        total=found.total,
+        total_exact=found.exact,
+        depth=None if found.exact else found.depth,
+        sort=sort,
+        constraints=tuple(parsed.describe()),
+        facets=facet_counts(store, counted, facet_names) if facet_names else {},
+        message=found.message,
+    )
 
 
-def _rank_works(
-    engine: Engine, query: str, mode: str, need: int, filters: Filters, fusion: FusionParams
-) -> list[Ranked]:
-    """The best `need` works, each as its best-ranked record. The ranking is read WORK_DEPTH
-    times deeper (inside the candidate tier every page already ranks, so it costs a longer cut,
-    not another search), so that other records of works already listed can be left out."""
-    depth = min(WORK_DEPTH * need, max(need, DEEP_CANDIDATES))
-    ranked = rank(engine, query, mode=mode, depth=depth, filters=filters, fusion=fusion)
-    return one_per_work(engine.store, ranked, lambda r: r.vid)
+def _vid(ranked: Ranked) -> int:
+    return ranked.vid
+
+
+@dataclass(frozen=True)
+class Matches:
+    """What a query matches, best first, before works are collapsed: `total` papers (exactly, or
+    among the first `depth` candidates), and `message` when it matches nothing worth showing."""
+
+    ranked: list[Ranked]
+    total: int
+    exact: bool
+    depth: int
+    message: str | None = None
+
+
+def _matches(
+    engine: Engine,
+    view: DerivedView,
+    text: str,
+    mode: str,
+    need: int,
+    allowed: np.ndarray | None,
+    fusion: FusionParams,
+    sort: str,
+    facets: tuple[str, ...],
+) -> Matches:
+    """The ranking, read as deep as the page, the total, the facets and the sort need. It is
+    read WORK_DEPTH times deeper than the page (inside the candidate tier every page already
+    ranks, so it costs a longer cut, not another search), so that other records of works
+    already listed can be left out."""
+    if allowed is not None and len(allowed) == 0:
+        return Matches([], 0, True, 0)
+    if not text:  # constraints alone: every allowed paper, newest first unless sorted otherwise
+        vids = view.keywords.vids if allowed is None else allowed
+        ranked = sort_items(engine.store, [Ranked(int(v), 0.0) for v in vids], _vid, "newest")
+        return Matches(ranked, len(ranked), True, len(ranked))
+    keywords = view.keywords
+    if mode == "keyword":
+        scores = keywords.scores(text)
+        total = keywords.matching(scores, allowed)
+        full = bool(facets) or sort != "relevance"
+        depth = MAX_POOL if full else min(WORK_DEPTH * need, max(need, DEEP_CANDIDATES))
+        ranked = keyword_ranking(view, scores, min(depth, total), allowed)
+        return Matches(ranked, total, True, depth)
+    depth = max(need, DEEP_CANDIDATES)
+    ranked = _rank_allowed(engine, view, text, mode, depth, allowed, fusion)
+    if ranked and not any(r.keyword_rank for r in ranked):
+        message = _nonsense(engine, view, text)
+        if message:
+            return Matches([], 0, True, depth, message)
+    return Matches(ranked, len(ranked), len(ranked) < depth, depth)
+
+
+def _nonsense(engine: Engine, view: DerivedView, text: str) -> str | None:
+    """Why a query matches nothing worth showing, or None. Judged on the whole index, not the
+    filtered papers: a real query keeps its nearest papers under a narrow filter, however far."""
+    if (view.keywords.scores(text) > 0).any():
+        return None
+    best = float(dense_top(view.vectors, engine.encoder.encode_query(text), 1, None)[0][0])
+    floor = semantic_floor(engine.store, engine.encoder.encode_query)
+    if best >= floor:
+        return None
+    return (
+        "Nothing matches: no paper holds these words, and none is closer in meaning "
+        f"(best similarity {best:.2f}) than nonsense queries come to this index ({floor:.2f})."
+    )
 
 
 def validate_query(
@@ -136,11 +234,23 @@ def rank(
     """The best `depth` papers for the query (validated by the caller), best first."""
     store = engine.store
     view = store.view()  # one consistent state of both indexes for the whole ranking
-    allowed = store.select_vids(filters)
+    return _rank_allowed(engine, view, query, mode, depth, store.select_vids(filters), fusion)
+
+
+def _rank_allowed(
+    engine: Engine,
+    view: DerivedView,
+    query: str,
+    mode: str,
+    depth: int,
+    allowed: np.ndarray | None,
+    fusion: FusionParams,
+) -> list[Ranked]:
+    """rank() over the papers `allowed` (None: all)."""
     if allowed is not None and len(allowed) == 0:
         return []
     if mode == "keyword":
-        return keyword_ranking(view, query, depth, allowed)
+        return keyword_ranking(view, view.keywords.scores(query), depth, allowed)
     # Hybrid's keyword side runs on a worker thread while this one encodes the query and
     # searches the vectors: BM25, ONNX Runtime and FAISS release the GIL, so a lone query
     # keeps both cores busy.
@@ -153,10 +263,11 @@ def rank(
 
 
 def keyword_ranking(
-    view: DerivedView, query: str, depth: int, allowed: np.ndarray | None
+    view: DerivedView, scores: np.ndarray, depth: int, allowed: np.ndarray | None
 ) -> list[Ranked]:
-    """BM25 ranking; only papers that match at least one query term are returned."""
-    scores, vids = view.keywords.search(query, depth, allowed)
+    """BM25 ranking from a `scores(query)` array; only papers that match at least one query
+    term are returned."""
+    scores, vids = view.keywords.top(scores, depth, allowed)
     return [
         Ranked(int(v), float(s), keyword_score=float(s), keyword_rank=i + 1)
         for i, (s, v) in enumerate(zip(scores, vids, strict=True))

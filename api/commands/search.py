@@ -9,10 +9,15 @@ from api.commands.common import add_output_flags, output_format, print_export, s
 from api.settings import Settings
 
 MODES = ("keyword", "semantic", "hybrid")  # kept equal to search.retrieval.MODES; no torch import
+SORTS = ("relevance", "newest", "oldest", "citations")  # kept equal to search.sorting.SORTS
+SYNTAX = (
+    'query syntax: "exact phrase", -word or NOT word, a OR b (AND is implied), title:, abstract:, '
+    "author:, venue:, category:cs.LG, year:2019..2023, prefix*"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", help="keywords, a question, or a pasted abstract")
+    parser.add_argument("query", help="keywords, a question, or a pasted abstract; " + SYNTAX)
     parser.add_argument("-k", type=int, default=10, help="results per page (1-100, default 10)")
     parser.add_argument("--offset", type=int, default=0, help="results to skip (pagination)")
     parser.add_argument("--mode", choices=MODES, default="hybrid", help="default: hybrid")
@@ -27,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--category", default=None, help="category or prefix: cs, cs.LG")
     parser.add_argument("--author", default=None, help="full author name (any case or accents)")
     parser.add_argument("--venue", default=None, help="venue or journal (substring)")
+    parser.add_argument("--sort", choices=SORTS, default="relevance", help="default: relevance")
+    parser.add_argument(
+        "--facets",
+        default=None,
+        help="count these facets over the matches: year,category,venue,author",
+    )
     add_output_flags(parser)
 
 
@@ -48,7 +59,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     validate_query(args.query, k=args.k, mode=args.mode, offset=args.offset)
     filters.validate()
     engine = Engine.open(settings.index_dir, settings.model)
-    page = search(engine, args.query, k=args.k, mode=args.mode, filters=filters, offset=args.offset)
+    page = search(
+        engine,
+        args.query,
+        k=args.k,
+        mode=args.mode,
+        filters=filters,
+        offset=args.offset,
+        sort=args.sort,
+        facets=args.facets,
+    )
     if fmt := output_format(args):
         print_export(fmt, page.hits, page.to_dict())
         return 0
@@ -59,8 +79,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def format_page(page) -> str:
     """A readable table: one header line per hit, then its snippet with matched terms marked."""
     if not page.hits:
-        return f"no results for {shorten(page.query, 60)!r} ({page.mode})"
-    lines = [f"{'rank':>4}  {'score':>7}  {'year':>4}  {'id':<16}  title / authors"]
+        why = page.message or (
+            f"past the last result ({page.total})" if page.total else "nothing matches"
+        )
+        return f"no results for {shorten(page.query, 60)!r} ({page.mode}): {why}"
+    about = "" if page.total_exact else "about "
+    among = "" if page.total_exact else f" among the top {page.depth:,}"
+    lines = [f"{about}{page.total:,} results{among}, sorted by {page.sort}"]
+    lines += [f"  where {c}" for c in page.constraints]
+    for name, values in page.facets.items():
+        lines.append(f"  {name}: " + ", ".join(f"{v.value} ({v.count})" for v in values))
+    lines.append(f"{'rank':>4}  {'score':>7}  {'year':>4}  {'id':<16}  title / authors")
     for hit in page.hits:
         paper = hit.paper
         year = str(paper.year) if paper.year else "-"

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Query, Response
 from api.export import ExportFormat, export_response, export_responses
 from api.routes import EngineDep, FiltersDep, SettingsDep, check_k, check_offset, check_text
 from api.schemas import SearchPageOut, error_responses
+from search.facets import FACETS
 from search.retrieval import MODES, search
+from search.sorting import SORTS
 
 router = APIRouter(tags=["search"])
 
@@ -38,9 +40,19 @@ def search_papers(
     # No bounds here: search() checks both ranges, so every out-of-range value gets one type.
     k: Annotated[int, Query(description="results per page, 1 to max_k")] = 10,
     offset: Annotated[int, Query(description="results to skip, 0 to max_offset")] = 0,
+    sort: Annotated[
+        Literal[SORTS],  # type: ignore[valid-type]
+        Query(description="relevance, newest, oldest or citations (ties keep relevance order)"),
+    ] = "relevance",
+    facets: Annotated[
+        str | None,
+        Query(description=f"comma-separated facets to count: {', '.join(FACETS)}"),
+    ] = None,
     fmt: ExportFormat = "json",
 ) -> dict | Response:
-    """One page of results, best first; `filters` echoes the filters that were applied. With
+    """One page of results, best first, with the total and facet counts; `filters` and
+    `constraints` echo what was applied. The query takes "phrases", -word, NOT, OR, title:,
+    abstract:, author:, venue:, category:, year:2019..2023 and prefix*. With
     format=bibtex|ris|csv (or Accept), the page's papers as a file instead."""
     check_text(q, settings)
     page = search(
@@ -50,5 +62,7 @@ def search_papers(
         mode=mode,
         filters=filters,
         offset=check_offset(offset, settings),
+        sort=sort,
+        facets=facets,
     )
     return export_response(fmt, page.hits, page.to_dict(), f"search-{q[:40]}")
