@@ -18,7 +18,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_response, install_error_handlers
 from api.settings import Settings
 from search.engine import Engine
-from search.limits import Limits
 from search.novelty_cohorts import ensure_fresh
 from search.similarity import lexical_model
 
@@ -77,12 +76,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         # Also for an engine passed in (what `serve` does): the setting was ignored there.
         app.state.engine.background_novelty = settings.background_novelty
         # The library enforces the server's limits, not constants of its own (issue 14).
-        app.state.engine.limits = Limits(
-            max_k=settings.max_k,
-            max_offset=settings.max_offset,
-            max_query_chars=settings.max_query_chars,
-            max_positives=settings.max_positives,
-        )
+        app.state.engine.limits = settings.limits()
         log.info("serving %s (%d papers)", settings.index_dir, app.state.engine.store.count())
         start_background_work(app.state.engine)
         yield

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+from api.settings import Settings
 from models.errors import PaperscopeError
 
 # name -> (module, one-line help). Modules are imported only when their command runs, so that
@@ -44,20 +45,19 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         "--index",
         dest="index_dir",
         default=None,
-        help="index folder (default: $PAPERSCOPE_INDEX or ./paperscope-index)",
+        help=Settings.help("index_dir") + " (default: ./paperscope-index)",
     )
     parser.add_argument(
         "--model",
         default=None,
-        help="sentence-transformers model, name or local path (default: the index's model; "
-        "all-MiniLM-L6-v2, packaged, for a new index)",
+        help=Settings.help("model"),
     )
     parser.add_argument(
         "-q",
         "--quiet",
         action="store_true",
         default=None,
-        help="no progress bars (also TQDM_DISABLE=1)",
+        help=Settings.help("quiet") + " (or TQDM_DISABLE=1)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -89,8 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself
-    from api.settings import Settings
-
     try:
         settings = Settings.from_env(index_dir=args.index_dir, model=args.model, quiet=args.quiet)
         if settings.quiet:

@@ -169,10 +169,6 @@ def search_page(
             )
         if not q.strip():
             return render(request, "search.html", **common, top_authors=_top_authors(engine))
-        if len(q) > settings.max_query_chars:
-            raise InvalidQueryError(
-                f"the query has {len(q)} characters; the maximum is {settings.max_query_chars}"
-            )
         result = search(
             engine,
             q,

@@ -33,7 +33,6 @@ from search.novelty_cohorts import (
     stored_percentiles,
 )
 from search.novelty_scan import neighbour_similarities, percentile_of
-from search.similarity import check_k
 from search.works import one_per_work
 
 log = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ class Novelty:
 
 def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> Novelty:
     """Score an indexed paper live against the papers before it; calibrate with stored scores."""
-    check_k(k, engine.limits.max_k)
+    engine.limits.check_k(k)
     store = engine.store
     vid = store.vid_of(paper_id)
     paper = store.get(paper_id)
@@ -137,9 +136,11 @@ def novelty_of_draft(
     k: int = DEFAULT_K,
 ) -> Novelty:
     """Score an unpublished draft as if published on `published` (default: today)."""
-    check_k(k, engine.limits.max_k)
+    engine.limits.check_k(k)
     if not (abstract or "").strip():
         raise InvalidQueryError("the draft's abstract is empty: give the abstract to score")
+    engine.limits.check_text(abstract, "the abstract")
+    engine.limits.check_text(title or "", "the title", required=False)
     published = published or date.today()
     text = embedding_text(title or "", abstract)
     vector = engine.encoder.encode_documents([text])[0]

@@ -19,7 +19,6 @@ from indexer.paper import Paper
 from indexer.store import Store
 from models.errors import InvalidQueryError
 from search.engine import Engine
-from search.similarity import check_k
 from search.works import WORK_DEPTH, one_per_work
 
 BACKGROUND = 1000
@@ -27,7 +26,6 @@ BACKGROUND = 1000
 BACKGROUND_WEIGHT = 0.5
 NEGATIVE_WEIGHT = 1.0
 RIDGE = 0.05
-MAX_INPUTS = 100
 
 
 @dataclass(frozen=True)
@@ -61,8 +59,9 @@ def recommend(
 ) -> list[Recommendation]:
     """The k works the per-request classifier scores highest, each as its best record; inputs
     and the other records of their works are never returned."""
-    check_k(k, engine.limits.max_k)
+    engine.limits.check_k(k)
     positive_ids, negative_ids = _validate(list(positive_ids), list(negative_ids or ()))
+    engine.limits.check_inputs(positive_ids, negative_ids)
     store = engine.store
     pos_vids = [store.vid_of(pid) for pid in positive_ids]
     neg_vids = [store.vid_of(pid) for pid in negative_ids]
@@ -130,11 +129,6 @@ def _validate(positive_ids: list[str], negative_ids: list[str]) -> tuple[list[st
     both = sorted(set(positive_ids) & set(negative_ids))
     if both:
         raise InvalidQueryError(f"paper {both[0]!r} is both positive and negative: keep it in one")
-    if len(positive_ids) + len(negative_ids) > MAX_INPUTS:
-        raise InvalidQueryError(
-            f"{len(positive_ids) + len(negative_ids)} input papers exceed the "
-            f"maximum of {MAX_INPUTS}"
-        )
     return positive_ids, negative_ids
 
 

@@ -13,7 +13,7 @@ from models.errors import InvalidQueryError
 from search import periods
 from search.citations import CitationGraph
 from search.engine import Engine
-from search.similarity import check_k, text_similarity
+from search.similarity import text_similarity
 from search.works import WORK_DEPTH, one_per_work
 
 DIRECTIONS = ("earlier", "later")
@@ -66,7 +66,7 @@ def related(
     search.periods); signals "auto" blends in citation overlap when the paper has citation links
     in the index, "text" never does, "citations" ranks by citation overlap alone.
     """
-    check_k(k, engine.limits.max_k)
+    engine.limits.check_k(k)
     if direction not in (None, *DIRECTIONS):
         raise InvalidQueryError(f"direction={direction!r}: use 'earlier', 'later' or leave it out")
     if signals not in SIGNALS:

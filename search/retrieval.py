@@ -200,25 +200,11 @@ def validate_query(
 ) -> str:
     """The query with outer whitespace removed; raises InvalidQueryError on bad arguments."""
     limits = limits or Limits()
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidQueryError("the query is empty: give some words, a question or an abstract")
-    if len(query) > limits.max_query_chars:
-        raise InvalidQueryError(
-            f"the query has {len(query)} characters, more than the maximum of "
-            f"{limits.max_query_chars}"
-        )
+    query = limits.check_text(query)
     if mode not in MODES:
         raise InvalidQueryError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limits.max_k:
-        raise InvalidQueryError(f"k={k} is out of range: give 1 <= k <= {limits.max_k}")
-    if (
-        isinstance(offset, bool)
-        or not isinstance(offset, int)
-        or not 0 <= offset <= limits.max_offset
-    ):
-        raise InvalidQueryError(
-            f"offset={offset} is out of range: give 0 <= offset <= {limits.max_offset}"
-        )
+    limits.check_k(k)
+    limits.check_offset(offset)
     return query.strip()
 
 

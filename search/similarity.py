@@ -16,7 +16,6 @@ import numpy as np
 
 from indexer.lexical import LexicalRows, Row
 from indexer.store import Store
-from models.errors import InvalidQueryError
 
 # Candidates taken from each signal before re-scoring.
 MIN_DEPTH = 200
@@ -26,11 +25,6 @@ DENSITY_K = 10
 STATS_SAMPLE = 2048
 _ROW_BLOCK = 256
 LEXICAL_MODEL = "related-lexical"
-
-
-def check_k(k: int, max_k: int) -> None:
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= max_k:
-        raise InvalidQueryError(f"k={k!r} is out of range: give a whole number from 1 to {max_k}")
 
 
 @dataclass

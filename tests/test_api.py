@@ -260,16 +260,26 @@ def test_background_novelty_setting_holds_for_an_engine_passed_in(engine):
     off = Settings(index_dir=engine.store.index_dir, background_novelty=False)
     with TestClient(create_app(off, engine=copy)):
         assert copy.background_novelty is False
-    with TestClient(create_app(dataclasses.replace(off, background_novelty=True), engine=copy)):
+    with TestClient(create_app(off.model_copy(update={"background_novelty": True}), engine=copy)):
         assert copy.background_novelty is True
 
 
-def test_a_raised_max_k_is_honoured_by_search_related_and_recommendations(engine, seed_id):
+def test_a_raised_max_k_is_honoured_by_search_related_and_recommendations(
+    engine, seed_id, monkeypatch
+):
     """PAPERSCOPE_MAX_K reaches the library: k=150 is refused by default and accepted at 500."""
     with TestClient(create_app(Settings(index_dir=engine.store.index_dir), engine=engine)) as c:
-        refused = c.get("/search", params={"q": "neural networks", "k": 150})
-        assert refused.status_code == 422 and "maximum of 100" in refused.json()["error"]["message"]
-    settings = Settings(index_dir=engine.store.index_dir, max_k=500)
+        for path, params in (
+            ("/search", {"q": "neural networks"}),
+            (f"/papers/{seed_id}/related", {}),
+        ):
+            refused = c.get(path, params={**params, "k": 150})
+            assert refused.status_code == 422, path
+            assert refused.json()["error"]["type"] == "invalid_query"
+            assert "from 1 to 100" in refused.json()["error"]["message"]
+    monkeypatch.setenv("PAPERSCOPE_MAX_K", "500")
+    settings = Settings.from_env(index_dir=engine.store.index_dir)
+    assert settings.max_k == 500
     try:
         with TestClient(create_app(settings, engine=engine)) as c:
             query = {"q": "neural networks", "k": 150, "mode": "semantic"}

@@ -309,3 +309,31 @@ def test_shared_urls_paging_and_error_pages(server, page):
     shot(page, "09-bad-query")
     response = page.goto(server + "/?q=zzqxv&mode=keyword")
     assert response.status == 200 and "No results" in page.inner_text("main")
+
+
+def test_nonsense_gets_no_results_and_facet_links_refine_with_their_counts(server, page):
+    with urlopen(server + "/search?q=qwzxv+plorkt&mode=hybrid") as response:
+        answer = json.load(response)
+    assert answer["hits"] == [] and answer["total"] == 0
+    assert "nonsense queries" in answer["message"]
+    page.goto(server + "/?q=qwzxv+plorkt&mode=hybrid")
+    assert page.inner_text("section.empty h2") == "No results"
+    assert "nonsense queries" in page.inner_text("section.empty")
+    assert page.locator("nav.pager a").count() == 0
+    shot(page, "09-no-results")
+
+    page.goto(server + "/?q=neural&mode=keyword")
+    total = int(re.match(r"([\d,]+) results", page.inner_text("p.total"))[1].replace(",", ""))
+    links = page.locator(".facets a")
+    assert links.count() >= 3
+    label = links.first.locator("xpath=following-sibling::span").inner_text()
+    assert int(label.replace(",", "")) <= total
+    links.first.click()
+    page.wait_for_selector("p.total")
+    assert "year_from=" in page.url or "category=" in page.url
+    refined = page.inner_text("p.total")
+    assert refined.startswith(f"{label} result"), refined
+    page.click("details.syntax summary")
+    assert page.locator("details.syntax code").first.is_visible()
+    shot(page, "10-facets-and-syntax")
+    assert page.dialogs == [] and page.errors == []

@@ -44,3 +44,21 @@ def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["frobnicate"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("PAPERSCOPE_MAX_K", "lots", "valid integer"),
+        ("PAPERSCOPE_PORT", "70000", "less than or equal to 65535"),
+        ("PAPERSCOPE_PRECISION", "fp8", "'auto', 'fp32', 'bf16' or 'fp16'"),
+        ("PAPERSCOPE_BACKGROUND_NOVELTY", "maybe", "valid boolean"),
+    ],
+)
+def test_a_bad_setting_fails_at_start_up_naming_the_variable(
+    variable, value, said, monkeypatch, capsys
+):
+    monkeypatch.setenv(variable, value)
+    assert main(["serve", "--index", "nowhere"]) == 2
+    err = capsys.readouterr().err
+    assert f"{variable}={value!r}" in err and said in err

@@ -127,7 +127,8 @@ filters_strategy = st.builds(
     year_to=st.none() | st.integers(2005, 2022),
     date_from=st.none() | st.dates(date(1999, 1, 1), date(2020, 12, 31)),
     category=st.none() | st.sampled_from(["cs", "CS.lg", "q-bio", "math.ST", "c", "csx", "bio"]),
-    author=st.none() | st.sampled_from(["zoe celik", "JOSE NUNEZ", "Ann  Lee", "o astrom", "Bo", "Smith", "wang"]),
+    author=st.none()
+    | st.sampled_from(["zoe celik", "JOSE NUNEZ", "Ann  Lee", "o astrom", "Bo", "Smith", "wang"]),
     venue=st.none() | st.sampled_from(["nature", "LANCET", "ce", "science"]),
 )
 

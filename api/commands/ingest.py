@@ -35,9 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="for a new index: 256-token windows embedded per paper, 0 for all (default: a long "
-        "abstract is embedded whole); 1 cuts after the first window, faster on long abstracts "
-        "(also $PAPERSCOPE_MAX_WINDOWS)",
+        help=Settings.help("max_windows"),
     )
     parser.add_argument(
         "--vector-index",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import socket
 import sys
 
@@ -14,14 +13,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
         default=None,
-        help="address to bind (default: $PAPERSCOPE_HOST or 127.0.0.1; 0.0.0.0 exposes the "
-        "server to the network)",
+        help=Settings.help("host") + "; default 127.0.0.1, 0.0.0.0 exposes the server",
     )
     parser.add_argument(
         "--port",
         type=int,
         default=None,
-        help="port to bind (default: $PAPERSCOPE_PORT or 8000; 0 picks a free port)",
+        help=Settings.help("port") + "; default 8000",
     )
     parser.add_argument("--access-log", action="store_true", help="log every request")
 
@@ -34,10 +32,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from models.encoder import canonical_model_name
     from search.engine import Engine
 
-    settings = dataclasses.replace(
-        settings,
-        host=args.host if args.host is not None else settings.host,
-        port=args.port if args.port is not None else settings.port,
+    flags = {"host": args.host, "port": args.port}
+    settings = Settings.from_env(
+        **{**settings.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
     )
     # Check the index before binding (a missing or mismatched one fails here with one clear
     # line), and bind before the slow model load, so a port in use fails at once too.

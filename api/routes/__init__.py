@@ -8,7 +8,6 @@ from fastapi import Depends, Path, Query, Request
 
 from api.settings import Settings
 from indexer.filters import Filters
-from models.errors import InvalidQueryError
 from search.engine import Engine
 
 
@@ -30,37 +29,6 @@ PaperId = Annotated[
         examples=["0704.0001"],
     ),
 ]
-
-
-def check_k(k: int, settings: Settings, name: str = "k") -> int:
-    """1 <= k <= max_k; both bounds here, so that either mistake gets the one invalid_query."""
-    if k < 1:
-        raise InvalidQueryError(f"{name}={k} is below the minimum of 1")
-    if k > settings.max_k:
-        raise InvalidQueryError(f"{name}={k} exceeds the maximum of {settings.max_k}")
-    return k
-
-
-def check_offset(offset: int, settings: Settings) -> int:
-    if offset < 0:
-        raise InvalidQueryError(f"offset={offset} is below the minimum of 0")
-    if offset > settings.max_offset:
-        raise InvalidQueryError(
-            f"offset={offset} exceeds the maximum of {settings.max_offset}; narrow the query "
-            "with filters instead of paging further"
-        )
-    return offset
-
-
-def check_text(text: str, settings: Settings, name: str = "q") -> str:
-    """A non-blank text of at most max_query_chars characters."""
-    if not text.strip():
-        raise InvalidQueryError(f"{name} is empty: give keywords, a question or an abstract")
-    if len(text) > settings.max_query_chars:
-        raise InvalidQueryError(
-            f"{name} has {len(text)} characters; the maximum is {settings.max_query_chars}"
-        )
-    return text
 
 
 def filter_params(

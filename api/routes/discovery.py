@@ -11,9 +11,6 @@ from api.routes import (
     EngineDep,
     FiltersDep,
     PaperId,
-    SettingsDep,
-    check_k,
-    check_text,
     filter_params,
 )
 from api.schemas import (
@@ -24,7 +21,6 @@ from api.schemas import (
     RelatedListOut,
     error_responses,
 )
-from models.errors import InvalidQueryError
 from search.novelty import novelty_of_draft, novelty_of_paper
 from search.recommend import recommend
 from search.related import DIRECTIONS, SIGNALS, related
@@ -44,7 +40,6 @@ K = Annotated[int, Query(description="how many results, 1 to max_k")]
 def related_papers(
     paper_id: PaperId,
     engine: EngineDep,
-    settings: SettingsDep,
     filters: FiltersDep,
     k: K = 10,
     direction: Annotated[
@@ -62,7 +57,7 @@ def related_papers(
     hits = related(
         engine,
         paper_id,
-        k=check_k(k, settings),
+        k=k,
         filters=filters,
         direction=direction,
         signals=signals,
@@ -77,9 +72,9 @@ def related_papers(
     responses=error_responses(404, 422),
     summary="Novelty of a paper against earlier work",
 )
-def paper_novelty(paper_id: PaperId, engine: EngineDep, settings: SettingsDep, k: K = 10) -> dict:
+def paper_novelty(paper_id: PaperId, engine: EngineDep, k: K = 10) -> dict:
     """How far the paper is from the papers published before it, with the closest ones."""
-    return novelty_of_paper(engine, paper_id, k=check_k(k, settings)).to_dict()
+    return novelty_of_paper(engine, paper_id, k=k).to_dict()
 
 
 @router.post(
@@ -91,13 +86,12 @@ def paper_novelty(paper_id: PaperId, engine: EngineDep, settings: SettingsDep, k
 def recommendations(
     body: RecommendationRequest,
     engine: EngineDep,
-    settings: SettingsDep,
     fmt: ExportFormat = "json",
 ) -> dict | Response:
     """The papers a classifier trained on this request's likes and dislikes scores highest.
     With format=bibtex|ris|csv (or Accept), the list as a file."""
     filters = filter_params(body.year_from, body.year_to, body.category)
-    hits = _recommend(engine, settings, body.positive_ids, body.negative_ids, body.k, filters)
+    hits = _recommend(engine, body.positive_ids, body.negative_ids, body.k, filters)
     return export_response(fmt, hits, {"hits": [hit.to_dict() for hit in hits]}, "recommendations")
 
 
@@ -109,7 +103,6 @@ def recommendations(
 )
 def recommendations_link(
     engine: EngineDep,
-    settings: SettingsDep,
     filters: FiltersDep,
     positive: Annotated[
         list[str],
@@ -123,17 +116,13 @@ def recommendations_link(
 ) -> dict | Response:
     """The same as POST /recommendations with the inputs in the URL, so that a page can link to
     a list and its BibTeX, RIS or CSV export."""
-    hits = _recommend(engine, settings, positive, negative, k, filters)
+    hits = _recommend(engine, positive, negative, k, filters)
     return export_response(fmt, hits, {"hits": [hit.to_dict() for hit in hits]}, "recommendations")
 
 
-def _recommend(engine, settings, positive_ids, negative_ids, k, filters) -> list:
-    for name, ids in (("positive_ids", positive_ids), ("negative_ids", negative_ids)):
-        if len(ids) > settings.max_positives:
-            raise InvalidQueryError(
-                f"{len(ids)} {name} exceed the maximum of {settings.max_positives}"
-            )
-    return recommend(engine, positive_ids, negative_ids, k=check_k(k, settings), filters=filters)
+def _recommend(engine, positive_ids, negative_ids, k, filters) -> list:
+    # recommend() checks k and the number of inputs against the server's limits.
+    return recommend(engine, positive_ids, negative_ids, k=k, filters=filters)
 
 
 @router.post(
@@ -142,12 +131,7 @@ def _recommend(engine, settings, positive_ids, negative_ids, k, filters) -> list
     responses=error_responses(400, 413, 422),
     summary="Novelty of a draft",
 )
-def draft_novelty(body: NoveltyRequest, engine: EngineDep, settings: SettingsDep) -> dict:
+def draft_novelty(body: NoveltyRequest, engine: EngineDep) -> dict:
     """Score an unpublished title and abstract as if published on `date` (default: today)."""
-    check_text(body.abstract, settings, "abstract")
-    if len(body.title) > settings.max_query_chars:
-        raise InvalidQueryError(f"title exceeds the maximum of {settings.max_query_chars} chars")
-    novelty = novelty_of_draft(
-        engine, body.title, body.abstract, body.date, k=check_k(body.k, settings)
-    )
+    novelty = novelty_of_draft(engine, body.title, body.abstract, body.date, k=body.k)
     return novelty.to_dict()

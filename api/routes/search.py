@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.export import ExportFormat, export_response, export_responses
-from api.routes import EngineDep, FiltersDep, SettingsDep, check_k, check_offset, check_text
+from api.routes import EngineDep, FiltersDep
 from api.schemas import SearchPageOut, error_responses
 from search.facets import FACETS
 from search.retrieval import MODES, search
@@ -24,7 +24,6 @@ router = APIRouter(tags=["search"])
 )
 def search_papers(
     engine: EngineDep,
-    settings: SettingsDep,
     filters: FiltersDep,
     q: Annotated[
         str,
@@ -54,14 +53,14 @@ def search_papers(
     `constraints` echo what was applied. The query takes "phrases", -word, NOT, OR, title:,
     abstract:, author:, venue:, category:, year:2019..2023 and prefix*. With
     format=bibtex|ris|csv (or Accept), the page's papers as a file instead."""
-    check_text(q, settings)
+    # search() validates k, offset and q against the server's limits (engine.limits).
     page = search(
         engine,
         q,
-        k=check_k(k, settings),
+        k=k,
         mode=mode,
         filters=filters,
-        offset=check_offset(offset, settings),
+        offset=offset,
         sort=sort,
         facets=facets,
     )
