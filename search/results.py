@@ -33,20 +33,22 @@ class Snippet:
 
 @dataclass(frozen=True)
 class Hit:
-    """One result. `score` is the final score of the mode (BM25 for keyword, cosine for semantic,
-    the fused score for hybrid); `rank` is 1-based and counts the offset. The component fields
+    """One paper in a ranking. `vid` is its store id; `score` is the final score of the mode
+    (BM25 for keyword, cosine for semantic, the fused score for hybrid). The component fields
     say where each retriever put the paper: a rank is None when the paper was outside that
     retriever's candidate list (its score is still exact), and both are None for the side a
-    mode did not run."""
+    mode did not run. A ranking holds bare hits; a page's hits also carry the record, the
+    1-based `rank` counting the offset, and the snippet."""
 
-    paper: Paper
+    vid: int
     score: float
-    rank: int
-    snippet: Snippet
     keyword_score: float | None = None
     keyword_rank: int | None = None
     semantic_score: float | None = None
     semantic_rank: int | None = None
+    paper: Paper | None = None
+    rank: int | None = None
+    snippet: Snippet | None = None
 
     def to_dict(self) -> dict:
         return {

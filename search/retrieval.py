@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,18 +46,6 @@ DEFAULT_FUSION = FusionParams()
 _SIDES = ThreadPoolExecutor(max_workers=physical_cores(), thread_name_prefix="keyword-side")
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """One paper in a ranking, before its record is loaded (vids are store ids)."""
-
-    vid: int
-    score: float
-    keyword_score: float | None = None
-    keyword_rank: int | None = None
-    semantic_score: float | None = None
-    semantic_rank: int | None = None
-
-
 def search(
     engine: Engine,
     query: str,
@@ -95,15 +83,11 @@ def search(
     papers = {p_vid: p for p_vid, p in store.papers_with_vids([r.vid for r in page])}
     snippet_text = text or query
     hits = [
-        Hit(
+        replace(
+            r,
             paper=papers[r.vid],
-            score=r.score,
             rank=offset + i + 1,
             snippet=make_snippet(snippet_text, papers[r.vid].title, papers[r.vid].abstract),
-            keyword_score=r.keyword_score,
-            keyword_rank=r.keyword_rank,
-            semantic_score=r.semantic_score,
-            semantic_rank=r.semantic_rank,
         )
         for i, r in enumerate(page)
         if r.vid in papers
@@ -126,7 +110,7 @@ def search(
     )
 
 
-def _vid(ranked: Ranked) -> int:
+def _vid(ranked: Hit) -> int:
     return ranked.vid
 
 
@@ -135,7 +119,7 @@ class Matches:
     """What a query matches, best first, before works are collapsed: `total` papers (exactly, or
     among the first `depth` candidates), and `message` when it matches nothing worth showing."""
 
-    ranked: list[Ranked]
+    ranked: list[Hit]
     total: int
     exact: bool
     depth: int
@@ -161,7 +145,7 @@ def _matches(
         return Matches([], 0, True, 0)
     if not text:  # constraints alone: every allowed paper, newest first unless sorted otherwise
         vids = view.keywords.vids if allowed is None else allowed
-        ranked = sort_items(engine.store, [Ranked(int(v), 0.0) for v in vids], _vid, "newest")
+        ranked = sort_items(engine.store, [Hit(int(v), 0.0) for v in vids], _vid, "newest")
         return Matches(ranked, len(ranked), True, len(ranked))
     keywords = view.keywords
     if mode == "keyword":
@@ -216,7 +200,7 @@ def rank(
     depth: int,
     filters: Filters | None = None,
     fusion: FusionParams = DEFAULT_FUSION,
-) -> list[Ranked]:
+) -> list[Hit]:
     """The best `depth` papers for the query (validated by the caller), best first."""
     store = engine.store
     view = store.view()  # one consistent state of both indexes for the whole ranking
@@ -231,7 +215,7 @@ def _rank_allowed(
     depth: int,
     allowed: np.ndarray | None,
     fusion: FusionParams,
-) -> list[Ranked]:
+) -> list[Hit]:
     """rank() over the papers `allowed` (None: all)."""
     if allowed is not None and len(allowed) == 0:
         return []
@@ -250,23 +234,23 @@ def _rank_allowed(
 
 def keyword_ranking(
     view: DerivedView, scores: np.ndarray, depth: int, allowed: np.ndarray | None
-) -> list[Ranked]:
+) -> list[Hit]:
     """BM25 ranking from a `scores(query)` array; only papers that match at least one query
     term are returned."""
     scores, vids = view.keywords.top(scores, depth, allowed)
     return [
-        Ranked(int(v), float(s), keyword_score=float(s), keyword_rank=i + 1)
+        Hit(int(v), float(s), keyword_score=float(s), keyword_rank=i + 1)
         for i, (s, v) in enumerate(zip(scores, vids, strict=True))
     ]
 
 
 def semantic_ranking(
     view: DerivedView, vector: np.ndarray, depth: int, allowed: np.ndarray | None
-) -> list[Ranked]:
+) -> list[Hit]:
     """Cosine ranking over every allowed paper."""
     scores, vids = dense_top(view.vectors, vector, depth, allowed)
     return [
-        Ranked(int(v), float(s), semantic_score=float(s), semantic_rank=i + 1)
+        Hit(int(v), float(s), semantic_score=float(s), semantic_rank=i + 1)
         for i, (s, v) in enumerate(zip(scores, vids, strict=True))
     ]
 
@@ -286,7 +270,7 @@ def hybrid_ranking(
     allowed: np.ndarray | None,
     fusion: FusionParams,
     keyword: tuple[np.ndarray, np.ndarray],
-) -> list[Ranked]:
+) -> list[Hit]:
     """Fuse the union of both candidate lists, with exact keyword and cosine scores for every
     candidate (a paper found by one side is scored by the other as well).
 
@@ -304,7 +288,7 @@ def hybrid_ranking(
     fused = fuse(cands.keyword, cands.semantic, cands.kw_rank, cands.sem_rank, fusion, reference)
     order = np.lexsort((cands.vids, -fused))[:depth]
     return [
-        Ranked(
+        Hit(
             int(cands.vids[i]),
             float(fused[i]),
             keyword_score=float(cands.keyword[i]),
