@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from api import examples as ex
+from indexer.filters import Filters
+from search.results import DECIMALS
 
 # Requests are strict: unknown fields and wrong JSON types are a 422, never silently coerced.
 STRICT = ConfigDict(extra="forbid", strict=True)
@@ -16,6 +19,62 @@ STRICT = ConfigDict(extra="forbid", strict=True)
 def examples(*payloads: dict) -> ConfigDict:
     """A model config that shows `payloads` as the model's examples at /docs."""
     return ConfigDict(json_schema_extra={"examples": list(payloads)})
+
+
+# ---- the one serialisation path ------------------------------------------------------------
+# Results are dataclasses of search/ and indexer/; the response models below read them by
+# attribute, and both the API and every `--json` of the CLI print them through `dump`. Every
+# score, similarity and percentile is rounded here, and only here.
+Number = Annotated[float, PlainSerializer(lambda value: round(value, DECIMALS), return_type=float)]
+
+
+class OutModel(BaseModel):
+    """A response model built from a result object's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _With:
+    """`result`'s attributes, with `extra` ones added or replaced (a route's paper_id, say)."""
+
+    def __init__(self, result: object, extra: dict[str, Any]) -> None:
+        self._result, self._extra = result, extra
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        return getattr(self._result, name)
+
+
+def dump(model: type[OutModel], result: object = None, **extra: Any) -> dict:
+    """`result` (and `extra` fields) as `model` writes it in JSON: the body of a route and the
+    output of a command's --json."""
+    source = extra if result is None else _With(result, extra) if extra else result
+    return model.model_validate(source).model_dump(mode="json")
+
+
+def dump_list(model: type[OutModel], results: list) -> list[dict]:
+    return [dump(model, result) for result in results]
+
+
+def _filters_dict(value: Any) -> Any:
+    return value.to_dict() if isinstance(value, Filters) else value
+
+
+def _pairs(*names: str) -> Callable[[Any], Any]:
+    """Tuples (or a method that returns them) read as objects with these field names."""
+
+    def convert(value: Any) -> Any:
+        value = value() if callable(value) else value
+        return [
+            dict(zip(names, item, strict=True)) if isinstance(item, tuple) else item
+            for item in value
+        ]
+
+    return BeforeValidator(convert)
+
+
+FiltersDict = Annotated[dict[str, Any], BeforeValidator(_filters_dict)]
 
 
 class ErrorDetail(BaseModel):
@@ -47,7 +106,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # ---- papers ------------------------------------------------------------------------------
-class PaperOut(BaseModel):
+class PaperOut(OutModel):
     """One stored paper; dates are ISO 8601, `year` is derived from `published`."""
 
     model_config = examples(ex.PAPER)
@@ -157,38 +216,38 @@ class StatsOut(BaseModel):
 
 
 # ---- search ------------------------------------------------------------------------------
-class SnippetOut(BaseModel):
+class SnippetOut(OutModel):
     text: str
     spans: list[list[int]] = Field(description="[start, end) character offsets of matched terms")
 
 
-class HitOut(BaseModel):
+class HitOut(OutModel):
     """One search result; component scores say where each retriever put the paper."""
 
     rank: int = Field(description="1-based, counting the offset")
-    score: float
+    score: Number
     paper: PaperOut
     snippet: SnippetOut
-    keyword_score: float | None
+    keyword_score: Number | None
     keyword_rank: int | None
-    semantic_score: float | None
+    semantic_score: Number | None
     semantic_rank: int | None
 
 
-class FacetValueOut(BaseModel):
+class FacetValueOut(OutModel):
     value: str
     count: int = Field(description="results with this value: what its filter returns")
     filter: dict[str, Any] = Field(description="the filter parameters that select these results")
 
 
-class SearchPageOut(BaseModel):
+class SearchPageOut(OutModel):
     model_config = examples(ex.SEARCH_PAGE)
     query: str
     mode: str
     offset: int
     k: int
     sort: str = Field(description="relevance, newest, oldest or citations")
-    filters: dict[str, Any] = Field(description="the filters that were applied")
+    filters: FiltersDict = Field(description="the filters that were applied")
     constraints: list[str] = Field(
         description="the query's own phrases, exclusions and field terms, as applied"
     )
@@ -206,24 +265,24 @@ class SearchPageOut(BaseModel):
 
 
 # ---- discovery ---------------------------------------------------------------------------
-class RelatedOut(BaseModel):
+class RelatedOut(OutModel):
     """A related paper; `signal` says what put it here: text, citations or text+citations."""
 
     rank: int
-    score: float
+    score: Number
     signal: str
-    text_score: float | None = Field(description="z-scored dense + lexical similarity")
-    citation_score: float | None = Field(description="citation-neighbourhood overlap, 0..1")
+    text_score: Number | None = Field(description="z-scored dense + lexical similarity")
+    citation_score: Number | None = Field(description="citation-neighbourhood overlap, 0..1")
     paper: PaperOut
 
 
-class RelatedListOut(BaseModel):
+class RelatedListOut(OutModel):
     model_config = examples(ex.RELATED)
     paper_id: str
     hits: list[RelatedOut]
 
 
-class CitationsOut(BaseModel):
+class CitationsOut(OutModel):
     """A paper's references and citing papers within this index, with their counts."""
 
     paper_id: str
@@ -234,12 +293,12 @@ class CitationsOut(BaseModel):
     cited_by: list[PaperOut] = Field(description="citing papers (up to limit): most cited first")
 
 
-class LinkOut(BaseModel):
+class LinkOut(OutModel):
     label: str
     url: str
 
 
-class VersionOut(BaseModel):
+class VersionOut(OutModel):
     """One record of a work and why it was merged with the others."""
 
     id: str
@@ -250,10 +309,12 @@ class VersionOut(BaseModel):
     source: str
     linked_to: str | None = Field(description="the record it was matched with (None: the first)")
     reason: str | None = Field(description="why the two are one work, in words")
-    links: list[LinkOut] = Field(description="arXiv abstract and PDF, DOI, source URL")
+    links: Annotated[list[LinkOut], _pairs("label", "url")] = Field(
+        description="arXiv abstract and PDF, DOI, source URL"
+    )
 
 
-class WorkOut(BaseModel):
+class WorkOut(OutModel):
     """The records of one work (arXiv versions, preprint and journal version, the same paper
     from two dumps), earliest first; a paper alone is a work of one version."""
 
@@ -263,7 +324,7 @@ class WorkOut(BaseModel):
     versions: list[VersionOut]
 
 
-class SplitOut(BaseModel):
+class SplitOut(OutModel):
     """What `split` separated: the paper and the records it is no longer merged with."""
 
     paper_id: str
@@ -283,33 +344,33 @@ class RecommendationRequest(BaseModel):
     category: str | None = Field(None, max_length=100)
 
 
-class RecommendationOut(BaseModel):
+class RecommendationOut(OutModel):
     rank: int
-    score: float = Field(description="the per-request classifier's decision value")
+    score: Number = Field(description="the per-request classifier's decision value")
     closest_positive_id: str = Field(description="the liked paper this one is most similar to")
-    closest_similarity: float
+    closest_similarity: Number
     paper: PaperOut
 
 
-class RecommendationListOut(BaseModel):
+class RecommendationListOut(OutModel):
     model_config = examples(ex.RECOMMENDATIONS)
     hits: list[RecommendationOut]
 
 
-class EvidenceOut(BaseModel):
-    similarity: float = Field(description="cosine similarity to the scored paper or draft")
+class EvidenceOut(OutModel):
+    similarity: Number = Field(description="cosine similarity to the scored paper or draft")
     paper: PaperOut
 
 
-class NoveltyOut(BaseModel):
+class NoveltyOut(OutModel):
     """Novelty against earlier papers only; raw and percentile are null when it cannot be
     scored (no date, or nothing before it), and `explanation` says why."""
 
     model_config = examples(ex.NOVELTY)
     paper_id: str | None
-    raw: float | None = Field(description="1 - mean cosine to the k nearest earlier papers")
-    max_similarity: float | None
-    percentile: float | None = Field(description="0..100 among papers of the same year")
+    raw: Number | None = Field(description="1 - mean cosine to the k nearest earlier papers")
+    max_similarity: Number | None
+    percentile: Number | None = Field(description="0..100 among papers of the same year")
     year: int | None
     published: dt.date | None
     prior_count: int
@@ -341,31 +402,31 @@ class NoveltyRequest(BaseModel):
 
 
 # ---- authors -----------------------------------------------------------------------------
-class CategoryCount(BaseModel):
+class CategoryCount(OutModel):
     category: str
     papers: int
 
 
-class CoauthorCount(BaseModel):
+class CoauthorCount(OutModel):
     name: str
     papers: int
 
 
-class PaperNoveltyOut(BaseModel):
+class PaperNoveltyOut(OutModel):
     paper_id: str
     year: int | None
-    percentile: float | None
-    raw: float | None
-    is_ai: float | None
+    percentile: Number | None
+    raw: Number | None
+    is_ai: Number | None
 
 
-class YearNovelty(BaseModel):
+class YearNovelty(OutModel):
     year: int
-    median_percentile: float
+    median_percentile: Number
     papers: int
 
 
-class AuthorProfileOut(BaseModel):
+class AuthorProfileOut(OutModel):
     """An author's papers (newest first) and the figures of the profile page; a figure that
     cannot be computed is null and its note says why."""
 
@@ -375,16 +436,16 @@ class AuthorProfileOut(BaseModel):
     citations: int | None
     h_index: int | None
     citations_note: str
-    novelty_percent: float | None
+    novelty_percent: Number | None
     novelty_note: str
     ai_score: int | None
     ai_score_definition: str
-    top_categories: list[CategoryCount]
-    coauthors: list[CoauthorCount]
+    top_categories: Annotated[list[CategoryCount], _pairs("category", "papers")]
+    coauthors: Annotated[list[CoauthorCount], _pairs("name", "papers")]
     papers_with_code: int
     code_paper_ids: list[str]
     paper_novelty: list[PaperNoveltyOut]
-    novelty_by_year: list[YearNovelty]
+    novelty_by_year: Annotated[list[YearNovelty], _pairs("year", "median_percentile", "papers")]
     name_variants: list[str]
     most_cited_ids: list[str] = Field(
         description="up to 5 papers with a citation count, most cited first; empty without counts"
@@ -392,12 +453,12 @@ class AuthorProfileOut(BaseModel):
     papers: list[PaperOut]
 
 
-class AuthorSummaryOut(BaseModel):
+class AuthorSummaryOut(OutModel):
     name: str
     paper_count: int
 
 
-class AuthorListOut(BaseModel):
+class AuthorListOut(OutModel):
     model_config = examples(
         {"query": "kel", "authors": [{"name": "Kelsey Allen", "paper_count": 14}]}
     )
@@ -429,16 +490,16 @@ WATCH_EXAMPLE = {
 }
 
 
-class WatchOut(BaseModel):
+class WatchOut(OutModel):
     model_config = examples(WATCH_EXAMPLE)
     name: str
     query: str
-    filters: dict[str, Any]
+    filters: FiltersDict
     created: str = Field(description="UTC, ISO 8601")
     last_run: str | None = Field(description="UTC, ISO 8601; null before the first run")
 
 
-class WatchListOut(BaseModel):
+class WatchListOut(OutModel):
     model_config = examples({"watches": [WATCH_EXAMPLE]})
     watches: list[WatchOut]
 

@@ -39,15 +39,6 @@ class PaperNovelty:
     raw: float | None
     is_ai: float | None
 
-    def to_dict(self) -> dict:
-        return {
-            "paper_id": self.paper_id,
-            "year": self.year,
-            "percentile": None if self.percentile is None else round(self.percentile, 2),
-            "raw": None if self.raw is None else round(self.raw, 6),
-            "is_ai": self.is_ai,
-        }
-
 
 @dataclass(frozen=True)
 class AuthorProfile:
@@ -71,30 +62,9 @@ class AuthorProfile:
     novelty_by_year: list[tuple[int, float, int]]
     name_variants: list[str]
 
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "paper_count": self.paper_count,
-            "citations": self.citations,
-            "h_index": self.h_index,
-            "citations_note": self.citations_note,
-            "novelty_percent": self.novelty_percent,
-            "novelty_note": self.novelty_note,
-            "ai_score": self.ai_score,
-            "ai_score_definition": self.ai_score_definition,
-            "top_categories": [{"category": c, "papers": n} for c, n in self.top_categories],
-            "coauthors": [{"name": c, "papers": n} for c, n in self.coauthors],
-            "papers_with_code": self.papers_with_code,
-            "code_paper_ids": list(self.code_paper_ids),
-            "paper_novelty": [p.to_dict() for p in self.paper_novelty],
-            "novelty_by_year": [
-                {"year": y, "median_percentile": round(m, 2), "papers": n}
-                for y, m, n in self.novelty_by_year
-            ],
-            "name_variants": list(self.name_variants),
-            "most_cited_ids": [p.id for p in self.most_cited()],
-            "papers": [p.to_dict() for p in self.papers],
-        }
+    @property
+    def most_cited_ids(self) -> list[str]:
+        return [p.id for p in self.most_cited()]
 
     def most_cited(self, n: int = MOST_CITED) -> list[Paper]:
         """Up to `n` papers with a known citation count, most cited first (ties: newest first,
@@ -112,9 +82,6 @@ class AuthorSummary:
 
     name: str
     paper_count: int
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "paper_count": self.paper_count}
 
 
 def find_authors(engine: Engine, prefix: str, *, limit: int = 20) -> list[AuthorSummary]:

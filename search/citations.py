@@ -25,15 +25,9 @@ class CitationLists:
     cited_by: list[Paper]
     cited_by_count: int
 
-    def to_dict(self) -> dict:
-        return {
-            "paper_id": self.paper_id,
-            "reference_count": self.reference_count,
-            "references_in_index": len(self.references),
-            "references": [paper.to_dict() for paper in self.references],
-            "cited_by_count": self.cited_by_count,
-            "cited_by": [paper.to_dict() for paper in self.cited_by],
-        }
+    @property
+    def references_in_index(self) -> int:
+        return len(self.references)
 
 
 def citation_lists(store: Store, paper_id: str, limit: int = 100) -> CitationLists:

@@ -20,11 +20,13 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields, is_dataclass
 from datetime import date
 from typing import Protocol
 
 from indexer.paper import Paper, normalize_space
 from models.errors import InvalidQueryError
+from search.results import DECIMALS
 
 FORMATS = ("json", "bibtex", "ris", "csv")
 TEXT_FORMATS = ("bibtex", "ris", "csv")
@@ -74,12 +76,14 @@ _NESTED_BRACES = {"{": r"\{", "}": r"\}"}
 _LONE_BRACES = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
 
 
+# Result fields that are store internals, not columns.
+INTERNAL = ("vid",)
+
+
 class HasPaper(Protocol):
-    """A result that carries its paper and serialises itself (Hit, RelatedHit, Recommendation)."""
+    """A result dataclass that carries its paper (Hit, RelatedHit, Recommendation)."""
 
     paper: Paper
-
-    def to_dict(self) -> dict: ...
 
 
 Item = Paper | HasPaper
@@ -302,19 +306,19 @@ def to_ris(papers: Sequence[Paper]) -> str:
 
 # ---- CSV ----------------------------------------------------------------------------------
 def csv_row(item: Item) -> dict[str, str]:
-    """The item's to_dict() flattened: its own scalar fields (rank, score...), then the paper's;
-    lists joined with "; ", booleans as true/false, unknowns empty."""
-    data = item.to_dict()
-    paper = data if isinstance(item, Paper) else data.get("paper", {})
-    row = {} if isinstance(item, Paper) else _scalars(data)
-    row.update(_scalars(paper))
-    return row
+    """The item flattened: its own scalar fields (rank, score...), then the paper's; lists
+    joined with "; ", booleans as true/false, scores rounded as in JSON, unknowns empty."""
+    if isinstance(item, Paper):
+        return _scalars(item.to_dict())
+    own = {f.name: getattr(item, f.name) for f in fields(item) if f.name not in INTERNAL}
+    own = {"rank": own.pop("rank", None), **own}  # the first column, as in the lists
+    return _scalars(own) | _scalars(item.paper.to_dict())
 
 
 def _scalars(data: dict) -> dict[str, str]:
     out = {}
     for name, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) or is_dataclass(value):
             continue  # the nested paper is flattened by the caller; snippets stay in JSON
         if isinstance(value, list):
             value = _cell("; ".join(str(v) for v in value))
@@ -322,6 +326,8 @@ def _scalars(data: dict) -> dict[str, str]:
             value = "true" if value else "false"
         elif isinstance(value, str):
             value = _cell(value)
+        elif isinstance(value, float):
+            value = round(value, DECIMALS)
         out[name] = "" if value is None else str(value)
     return out
 

@@ -58,9 +58,6 @@ class Evidence:
     paper: Paper
     similarity: float
 
-    def to_dict(self) -> dict:
-        return {"paper": self.paper.to_dict(), "similarity": round(self.similarity, 6)}
-
 
 @dataclass(frozen=True)
 class Novelty:
@@ -81,27 +78,6 @@ class Novelty:
     cohort_year: int | None = None
     cohort_size: int = 0
     notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "paper_id": self.paper_id,
-            "raw": None if self.raw is None else round(self.raw, 6),
-            "max_similarity": None
-            if self.max_similarity is None
-            else round(self.max_similarity, 6),
-            "percentile": None if self.percentile is None else round(self.percentile, 2),
-            "year": self.year,
-            "published": self.published.isoformat() if self.published else None,
-            "prior_count": self.prior_count,
-            "too_few_prior": self.too_few_prior,
-            "near_duplicate": self.near_duplicate,
-            "k": self.k,
-            "cohort_year": self.cohort_year,
-            "cohort_size": self.cohort_size,
-            "evidence": [e.to_dict() for e in self.evidence],
-            "explanation": self.explanation,
-            "notes": list(self.notes),
-        }
 
 
 def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> Novelty:

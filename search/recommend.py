@@ -39,15 +39,6 @@ class Recommendation:
     closest_positive_id: str
     closest_similarity: float
 
-    def to_dict(self) -> dict:
-        return {
-            "paper": self.paper.to_dict(),
-            "score": round(self.score, 6),
-            "rank": self.rank,
-            "closest_positive_id": self.closest_positive_id,
-            "closest_similarity": round(self.closest_similarity, 6),
-        }
-
 
 def recommend(
     engine: Engine,

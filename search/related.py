@@ -37,18 +37,6 @@ class RelatedHit:
     text_score: float | None
     citation_score: float | None
 
-    def to_dict(self) -> dict:
-        return {
-            "paper": self.paper.to_dict(),
-            "score": round(self.score, 6),
-            "rank": self.rank,
-            "signal": self.signal,
-            "text_score": None if self.text_score is None else round(self.text_score, 6),
-            "citation_score": None
-            if self.citation_score is None
-            else round(self.citation_score, 6),
-        }
-
 
 def related(
     engine: Engine,

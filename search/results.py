@@ -8,6 +8,9 @@ from indexer.filters import Filters
 from indexer.paper import Paper
 from search.facets import FacetValue
 
+# Decimal places of every score, similarity and percentile written out (JSON and CSV).
+DECIMALS = 6
+
 
 @dataclass(frozen=True)
 class Snippet:
@@ -26,9 +29,6 @@ class Snippet:
             last = end
         out.append(self.text[last:])
         return "".join(out)
-
-    def to_dict(self) -> dict:
-        return {"text": self.text, "spans": [list(span) for span in self.spans]}
 
 
 @dataclass(frozen=True)
@@ -49,18 +49,6 @@ class Hit:
     paper: Paper | None = None
     rank: int | None = None
     snippet: Snippet | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "rank": self.rank,
-            "score": self.score,
-            "paper": self.paper.to_dict(),
-            "snippet": self.snippet.to_dict(),
-            "keyword_score": self.keyword_score,
-            "keyword_rank": self.keyword_rank,
-            "semantic_score": self.semantic_score,
-            "semantic_rank": self.semantic_rank,
-        }
 
 
 @dataclass
@@ -84,23 +72,3 @@ class SearchPage:
     constraints: tuple[str, ...] = ()
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     message: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "query": self.query,
-            "mode": self.mode,
-            "offset": self.offset,
-            "k": self.k,
-            "sort": self.sort,
-            "filters": self.filters.to_dict(),
-            "constraints": list(self.constraints),
-            "total": self.total,
-            "total_exact": self.total_exact,
-            "depth": self.depth,
-            "facets": {
-                name: [{"value": f.value, "count": f.count, "filter": f.filter} for f in values]
-                for name, values in self.facets.items()
-            },
-            "message": self.message,
-            "hits": [hit.to_dict() for hit in self.hits],
-        }

@@ -44,15 +44,6 @@ class Watch:
     last_run: str | None
     seen_vid: int
 
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "query": self.query,
-            "filters": self.filters.to_dict(),
-            "created": self.created,
-            "last_run": self.last_run,
-        }
-
 
 def check_query(query: str) -> str:
     """The query stripped; InvalidQueryError when it is empty, too long or only stopwords."""

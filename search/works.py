@@ -78,18 +78,13 @@ class Version:
     def links(self) -> list[tuple[str, str]]:
         return reading_links(self.paper)
 
-    def to_dict(self) -> dict:
-        return {
-            "id": self.paper.id,
-            "title": self.paper.title,
-            "published": self.paper.published.isoformat() if self.paper.published else None,
-            "venue": self.paper.venue,
-            "doi": self.paper.doi,
-            "source": self.paper.source,
-            "linked_to": self.linked_to,
-            "reason": self.reason,
-            "links": [{"label": label, "url": url} for label, url in self.links()],
-        }
+    # The record's own fields, as the API lists a version.
+    id = property(lambda self: self.paper.id)
+    title = property(lambda self: self.paper.title)
+    published = property(lambda self: self.paper.published)
+    venue = property(lambda self: self.paper.venue)
+    doi = property(lambda self: self.paper.doi)
+    source = property(lambda self: self.paper.source)
 
 
 @dataclass(frozen=True)
@@ -102,13 +97,6 @@ class Work:
     @property
     def merged(self) -> bool:
         return len(self.versions) > 1
-
-    def to_dict(self) -> dict:
-        return {
-            "versions": [v.to_dict() for v in self.versions],
-            "earliest": self.earliest.isoformat() if self.earliest else None,
-            "merged": self.merged,
-        }
 
 
 def work_of(store: Store, paper_id: str) -> Work:

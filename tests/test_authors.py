@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from api.cli import main
+from api.schemas import AuthorProfileOut, AuthorSummaryOut, dump
 from models.errors import InvalidQueryError, NotFoundError
 from search.authors import MIN_SCORED, SHRINK, author_profile, find_authors, h_index
 from search.categories import AI_CATEGORIES, ai_label
@@ -42,8 +43,10 @@ def test_kelsey_allen_profile(engine):
     assert profile.papers_with_code == 3 == len(profile.code_paper_ids)
     assert profile.coauthors[0] == ("Eliza Kosoy", 2)
     assert {y for y, _m, _n in profile.novelty_by_year} <= {2018, 2023, 2024, 2025, 2026}
-    data = profile.to_dict()
+    data = dump(AuthorProfileOut, profile)
     assert data["citations"] is None and len(data["papers"]) == 14
+    assert data["top_categories"][0] == {"category": "cs.CV", "papers": 5}
+    assert data["coauthors"][0] == {"name": "Eliza Kosoy", "papers": 2}
 
 
 def test_names_match_case_and_accent_insensitively(engine):
@@ -53,7 +56,10 @@ def test_names_match_case_and_accent_insensitively(engine):
 
 
 def test_find_authors_by_prefix_of_the_name_or_of_any_word(engine):
-    assert find_authors(engine, "KEL")[0].to_dict() == {"name": "Kelsey Allen", "paper_count": 14}
+    assert dump(AuthorSummaryOut, find_authors(engine, "KEL")[0]) == {
+        "name": "Kelsey Allen",
+        "paper_count": 14,
+    }
     assert "Kelsey Allen" in [a.name for a in find_authors(engine, "allen")]
     assert [a.name for a in find_authors(engine, "guévara")] == ["Tatiana López-Guevara"]
     assert [a.name for a in find_authors(engine, "lopez")] == ["Tatiana López-Guevara"]

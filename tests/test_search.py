@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.cli import main
+from api.schemas import HitOut, dump
 from indexer.filters import Filters
 from indexer.keyword_index import KeywordIndex, tokenize
 from indexer.paper import Paper, embedding_text, normalize_name
@@ -204,7 +205,7 @@ def test_hybrid_hits_carry_component_scores_and_ranks(engine):
             expected = order.index(vid) + 1 if vid in order else None
             assert getattr(hit, f"{side}_rank") == expected, (side, hit.paper.id)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    d = top.to_dict()
+    d = dump(HitOut, top)
     assert d["paper"]["id"] == top.paper.id and d["rank"] == 1 and "spans" in d["snippet"]
 
 

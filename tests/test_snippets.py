@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from api.schemas import SnippetOut, dump
 from indexer.keyword_index import tokenize
 from search.results import Snippet
 from search.snippets import SNIPPET_CHARS, make_snippet
@@ -72,4 +73,4 @@ def test_real_abstracts_mark_only_query_terms(shared_data):
             assert set(tokenize(word)) & wanted, word
         marked_any += bool(s.spans)
     assert marked_any >= 10
-    assert Snippet("ab", ((0, 1),)).to_dict() == {"text": "ab", "spans": [[0, 1]]}
+    assert dump(SnippetOut, Snippet("ab", ((0, 1),))) == {"text": "ab", "spans": [[0, 1]]}

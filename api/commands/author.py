@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from api.commands.common import add_output_flags, output_format, print_export, shorten
+from api.schemas import AuthorProfileOut, dump
 from api.settings import Settings
 
 
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         refresh(engine, progress=not settings.quiet)
     profile = author_profile(engine, args.name)
     if fmt:
-        print_export(fmt, profile.papers, profile.to_dict())
+        print_export(fmt, profile.papers, dump(AuthorProfileOut, profile))
         return 0
     unknown = "unknown"
     print(profile.name)

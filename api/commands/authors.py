@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from api.commands.common import add_json_flag, print_json
+from api.schemas import AuthorSummaryOut, dump_list
 from api.settings import Settings
 
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     found = find_authors(open_without_model(settings), args.prefix, limit=args.limit)
     if args.json:
-        print_json([a.to_dict() for a in found])
+        print_json(dump_list(AuthorSummaryOut, found))
         return 0
     if not found:
         print(f"no author name starts with {args.prefix!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from api.commands.common import add_output_flags, output_format, print_export, shorten
+from api.schemas import CitationsOut, dump
 from api.settings import Settings
 
 
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     store = Store.open(settings.index_dir)  # reads SQLite only: no model, no derived indexes
     lists = citation_lists(store, args.paper_id, limit=args.limit)
     if fmt := output_format(args):
-        print_export(fmt, lists.references + lists.cited_by, lists.to_dict())
+        print_export(fmt, lists.references + lists.cited_by, dump(CitationsOut, lists))
         return 0
     print(f"references: {len(lists.references)} in the index of {lists.reference_count} listed")
     for paper in lists.references:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from api.commands.common import print_export
+from api.schemas import PaperOut, dump_list
 from api.settings import Settings
 from search.export import FORMATS
 
@@ -21,5 +22,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     store = Store.open(settings.index_dir)  # reads SQLite only: no model, no derived indexes
     papers = [store.get(paper_id) for paper_id in args.paper_ids]  # unknown id: NotFoundError
-    print_export(args.format, papers, [paper.to_dict() for paper in papers])
+    print_export(args.format, papers, dump_list(PaperOut, papers))
     return 0

@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 
 from api.commands.common import add_json_flag, print_json, shorten
+from api.schemas import NoveltyOut, dump
 from api.settings import Settings
 
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         result = novelty_of_paper(engine, args.paper_id, k=args.k)
     if args.json:
-        print_json(result.to_dict())
+        print_json(dump(NoveltyOut, result))
         return 0
     _print(result)
     return 0

@@ -6,6 +6,7 @@ import argparse
 
 from api.commands.common import add_output_flags, output_format, print_export, shorten
 from api.commands.related import add_filter_arguments, filters_from
+from api.schemas import RecommendationOut, dump_list
 from api.settings import Settings
 
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         data = {
             "positive_ids": args.positive,
             "negative_ids": args.negative,
-            "recommendations": [r.to_dict() for r in recs],
+            "recommendations": dump_list(RecommendationOut, recs),
         }
         print_export(fmt, recs, data)
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from api.commands.common import add_output_flags, output_format, print_export, shorten
+from api.schemas import RelatedListOut, dump
 from api.settings import Settings
 
 
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         signals=args.signals,
     )
     if fmt := output_format(args):
-        print_export(fmt, hits, {"paper_id": args.paper_id, "hits": [h.to_dict() for h in hits]})
+        print_export(fmt, hits, dump(RelatedListOut, paper_id=args.paper_id, hits=hits))
         return 0
     source = engine.store.get(args.paper_id)
     print(f"related to {source.id}: {shorten(source.title, 90)}")

@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 
 from api.commands.common import add_output_flags, output_format, print_export, shorten
+from api.schemas import SearchPageOut, dump
 from api.settings import Settings
 
 MODES = ("keyword", "semantic", "hybrid")  # kept equal to search.retrieval.MODES; no torch import
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         facets=args.facets,
     )
     if fmt := output_format(args):
-        print_export(fmt, page.hits, page.to_dict())
+        print_export(fmt, page.hits, dump(SearchPageOut, page))
         return 0
     print(format_page(page))
     return 0

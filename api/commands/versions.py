@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from api.schemas import WorkOut, dump
 from api.settings import Settings
 
 
@@ -38,7 +39,8 @@ def _print_work(store, paper_id: str, as_json: bool, extra: dict | None = None) 
 
     work = work_of(store, paper_id)
     if as_json:
-        print(json.dumps({"paper_id": paper_id, **(extra or {}), **work.to_dict()}, indent=2))
+        data = dump(WorkOut, work, paper_id=paper_id)
+        print(json.dumps({"paper_id": paper_id, **(extra or {}), **data}, indent=2))
         return
     print(f"{len(work.versions)} record(s) of this work, earliest first:")
     for version in work.versions:

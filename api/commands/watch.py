@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from api.commands.common import add_output_flags, output_format, print_export, print_json, shorten
+from api.schemas import PaperOut, WatchOut, dump, dump_list
 from api.settings import Settings
 
 ACTIONS = ("add", "list", "remove", "run")
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_watches(found: list, args: argparse.Namespace, headline: str | None) -> int:
     if output_format(args) == "json":
-        print_json([w.to_dict() for w in found])
+        print_json(dump_list(WatchOut, found))
         return 0
     if headline:
         print(headline)
@@ -75,7 +76,8 @@ def _print_runs(results: list, args: argparse.Namespace) -> None:
     fmt = output_format(args)
     if fmt:
         data = [
-            {"watch": w.to_dict(), "new": [p.to_dict() for p in papers]} for w, papers in results
+            {"watch": dump(WatchOut, w), "new": dump_list(PaperOut, papers)}
+            for w, papers in results
         ]
         print_export(fmt, [p for _, papers in results for p in papers], data)
         return

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from api.export import ExportFormat, export_response, export_responses
 from api.routes import EngineDep
-from api.schemas import AuthorListOut, AuthorProfileOut, error_responses
+from api.schemas import AuthorListOut, AuthorProfileOut, dump, error_responses
 from search.authors import author_profile, find_authors
 
 router = APIRouter(tags=["authors"])
@@ -35,7 +35,7 @@ def authors(
 ) -> dict:
     """Matching authors, most papers first, each under their most common spelling."""
     found = find_authors(engine, q, limit=limit)
-    return {"query": q, "authors": [a.to_dict() for a in found]}
+    return dump(AuthorListOut, query=q, authors=found)
 
 
 @router.get(
@@ -54,4 +54,4 @@ def profile(
     """Papers, citations, h-index, novelty % and AI score of the author with this name; with
     format=bibtex|ris|csv (or Accept), the author's papers as a file."""
     profile = author_profile(engine, name)
-    return export_response(fmt, profile.papers, profile.to_dict(), profile.name)
+    return export_response(fmt, profile.papers, dump(AuthorProfileOut, profile), profile.name)

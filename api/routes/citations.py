@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.routes import EngineDep, PaperId
-from api.schemas import CitationsOut, error_responses
+from api.schemas import CitationsOut, dump, error_responses
 from search.citations import citation_lists
 
 router = APIRouter(tags=["discovery"])
@@ -28,4 +28,4 @@ def paper_citations(
 ) -> dict:
     """The papers of this index that the paper cites (in its reference order) and that cite it
     (most cited first), from the `references` lists of the source records."""
-    return citation_lists(engine.store, paper_id, limit=limit).to_dict()
+    return dump(CitationsOut, citation_lists(engine.store, paper_id, limit=limit))

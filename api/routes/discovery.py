@@ -19,6 +19,7 @@ from api.schemas import (
     RecommendationListOut,
     RecommendationRequest,
     RelatedListOut,
+    dump,
     error_responses,
 )
 from search.novelty import novelty_of_draft, novelty_of_paper
@@ -62,7 +63,7 @@ def related_papers(
         direction=direction,
         signals=signals,
     )
-    data = {"paper_id": paper_id, "hits": [hit.to_dict() for hit in hits]}
+    data = dump(RelatedListOut, paper_id=paper_id, hits=hits)
     return export_response(fmt, hits, data, f"related-{paper_id}")
 
 
@@ -74,7 +75,7 @@ def related_papers(
 )
 def paper_novelty(paper_id: PaperId, engine: EngineDep, k: K = 10) -> dict:
     """How far the paper is from the papers published before it, with the closest ones."""
-    return novelty_of_paper(engine, paper_id, k=k).to_dict()
+    return dump(NoveltyOut, novelty_of_paper(engine, paper_id, k=k))
 
 
 @router.post(
@@ -92,7 +93,7 @@ def recommendations(
     With format=bibtex|ris|csv (or Accept), the list as a file."""
     filters = filter_params(body.year_from, body.year_to, body.category)
     hits = _recommend(engine, body.positive_ids, body.negative_ids, body.k, filters)
-    return export_response(fmt, hits, {"hits": [hit.to_dict() for hit in hits]}, "recommendations")
+    return export_response(fmt, hits, dump(RecommendationListOut, hits=hits), "recommendations")
 
 
 @router.get(
@@ -117,7 +118,7 @@ def recommendations_link(
     """The same as POST /recommendations with the inputs in the URL, so that a page can link to
     a list and its BibTeX, RIS or CSV export."""
     hits = _recommend(engine, positive, negative, k, filters)
-    return export_response(fmt, hits, {"hits": [hit.to_dict() for hit in hits]}, "recommendations")
+    return export_response(fmt, hits, dump(RecommendationListOut, hits=hits), "recommendations")
 
 
 def _recommend(engine, positive_ids, negative_ids, k, filters) -> list:
@@ -134,4 +135,4 @@ def _recommend(engine, positive_ids, negative_ids, k, filters) -> list:
 def draft_novelty(body: NoveltyRequest, engine: EngineDep) -> dict:
     """Score an unpublished title and abstract as if published on `date` (default: today)."""
     novelty = novelty_of_draft(engine, body.title, body.abstract, body.date, k=body.k)
-    return novelty.to_dict()
+    return dump(NoveltyOut, novelty)

@@ -12,7 +12,7 @@ from api.atom import MEDIA_TYPE, atom_feed
 from api.auth import require_write_token
 from api.links import paper_url
 from api.routes import EngineDep, FiltersDep, filter_params
-from api.schemas import WatchIn, WatchListOut, WatchOut, WatchRemoved, error_responses
+from api.schemas import WatchIn, WatchListOut, WatchOut, WatchRemoved, dump, error_responses
 from indexer.filters import Filters
 from indexer.paper import Paper
 from search.watches import FEED_SIZE, add_watch, get_watch, list_watches, newest_matches
@@ -27,7 +27,7 @@ ATOM_RESPONSE = {200: {"description": "Atom 1.0", "content": {"application/atom+
 @router.get("/watches", response_model=WatchListOut, summary="Saved searches")
 def watches(engine: EngineDep) -> dict:
     """Every saved search, by name."""
-    return {"watches": [w.to_dict() for w in list_watches(engine.store)]}
+    return dump(WatchListOut, watches=list_watches(engine.store))
 
 
 @router.post(
@@ -41,7 +41,7 @@ def watches(engine: EngineDep) -> dict:
 def add(body: WatchIn, engine: EngineDep) -> dict:
     """Its feed lists the matching papers; `paperscope watch run` those added from now on."""
     filters = filter_params(body.year_from, body.year_to, body.category, body.author, body.venue)
-    return add_watch(engine.store, body.name, body.query, filters).to_dict()
+    return dump(WatchOut, add_watch(engine.store, body.name, body.query, filters))
 
 
 @router.delete(

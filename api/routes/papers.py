@@ -12,7 +12,7 @@ from pydantic import Field
 from api.auth import require_write_token
 from api.export import ExportFormat, export_response, export_responses
 from api.routes import EngineDep, PaperId
-from api.schemas import PaperIn, PaperOut, RemoveReport, WriteReport, error_responses
+from api.schemas import PaperIn, PaperOut, RemoveReport, WriteReport, dump, error_responses
 from indexer.ingest import ingest_papers
 from indexer.paper import Paper
 from indexer.readers.generic import generic_paper, to_result
@@ -39,7 +39,7 @@ NewPapers = Annotated[
 def get_paper(paper_id: PaperId, engine: EngineDep, fmt: ExportFormat = "json") -> dict | Response:
     """The stored record of a paper; with format=bibtex|ris|csv (or Accept), as a file."""
     paper = engine.store.get(paper_id)
-    return export_response(fmt, [paper], paper.to_dict(), paper.id)
+    return export_response(fmt, [paper], dump(PaperOut, paper), paper.id)
 
 
 @router.post(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.export import ExportFormat, export_response, export_responses
 from api.routes import EngineDep, FiltersDep
-from api.schemas import SearchPageOut, error_responses
+from api.schemas import SearchPageOut, dump, error_responses
 from search.facets import FACETS
 from search.retrieval import MODES, search
 from search.sorting import SORTS
@@ -64,4 +64,4 @@ def search_papers(
         sort=sort,
         facets=facets,
     )
-    return export_response(fmt, page.hits, page.to_dict(), f"search-{q[:40]}")
+    return export_response(fmt, page.hits, dump(SearchPageOut, page), f"search-{q[:40]}")

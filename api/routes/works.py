@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from api.auth import require_write_token
 from api.routes import EngineDep, PaperId
 from api.routes.papers import WRITE_LOCK
-from api.schemas import SplitOut, WorkOut, error_responses
+from api.schemas import SplitOut, WorkOut, dump, error_responses
 from search.works import work_of
 
 router = APIRouter(tags=["papers"])
@@ -23,7 +23,7 @@ router = APIRouter(tags=["papers"])
 def paper_versions(paper_id: PaperId, engine: EngineDep) -> dict:
     """Every record of the work this paper belongs to, earliest first, with links and the
     reason each was merged (see README, "One record per work")."""
-    return {"paper_id": paper_id, **work_of(engine.store, paper_id).to_dict()}
+    return dump(WorkOut, work_of(engine.store, paper_id), paper_id=paper_id)
 
 
 @router.post(
@@ -38,5 +38,5 @@ def split_paper(paper_id: PaperId, engine: EngineDep) -> dict:
     the records it was merged with; 400 if it was merged with none."""
     with WRITE_LOCK:
         others = engine.store.split(paper_id)
-    work = work_of(engine.store, paper_id).to_dict()
-    return {"paper_id": paper_id, "split_from": others, "work": {"paper_id": paper_id, **work}}
+    work = dump(WorkOut, work_of(engine.store, paper_id), paper_id=paper_id)
+    return dump(SplitOut, paper_id=paper_id, split_from=others, work=work)
