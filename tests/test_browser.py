@@ -269,6 +269,11 @@ def test_pages_fit_a_phone_screen(server, page):
         assert fits_width(page), f"{path} scrolls sideways at {PHONE['width']}px"
         shot(page, name)
     assert page.locator("#novelty svg.chart").bounding_box()["width"] <= PHONE["width"]
+    # Chart labels stay readable when the chart shrinks to the phone's width.
+    heights = page.eval_on_selector_all(
+        "#novelty svg.chart text.tick", "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert heights and min(heights) >= 10, heights
 
 
 def test_export_download_and_the_recommendations_page(server, page):
