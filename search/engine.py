@@ -29,9 +29,11 @@ class Engine:
         *,
         precision: str = "auto",
         warm: bool = False,
+        limits: Limits | None = None,
     ) -> Engine:
         """Open an index; `model` is only a check: the index's own model is the one loaded.
-        `warm` prepares the fast query path at once (a server's start-up, not a one-shot CLI)."""
+        `warm` prepares the fast query path at once (a server's start-up, not a one-shot CLI);
+        `limits` are the entry point's request limits."""
         store = Store.open(index_dir, canonical_model_name(model) if model else None)
         encoder = load_encoder(
             store.model_name, precision=precision, max_windows=store.manifest.max_windows
@@ -40,4 +42,4 @@ class Engine:
         store.sync_derived()
         if warm:
             encoder.warm()
-        return cls(store, encoder)
+        return cls(store, encoder, limits=limits or Limits())

@@ -292,3 +292,15 @@ def test_a_raised_max_k_is_honoured_by_search_related_and_recommendations(
             assert recs.status_code == 200 and len(recs.json()["hits"]) == 53
     finally:  # the module's engine is shared: give it back the default limits
         engine.limits = Limits()
+
+
+def test_default_facets_equal_the_totals_of_each_filter(client):
+    """GET /search?q=neural&facets=year,category as given (hybrid): on an index smaller than the
+    candidate depth every count is exact, and each equals the total of its filter."""
+    answer = client.get("/search", params={"q": "neural", "facets": "year,category"}).json()
+    assert answer["mode"] == "hybrid" and answer["total_exact"] and answer["depth"] is None
+    assert set(answer["facets"]) == {"year", "category"} and len(answer["facets"]["year"]) >= 3
+    for values in answer["facets"].values():
+        for value in values:
+            filtered = client.get("/search", params={"q": "neural", **value["filter"]}).json()
+            assert filtered["total"] == value["count"], value

@@ -282,6 +282,19 @@ def test_largest_k_and_offset_are_accepted(engine, judged):
     assert search(engine, "cells", k=MAX_K, offset=MAX_OFFSET).hits == []
 
 
+def test_the_cli_takes_its_limits_from_the_settings(engine, capsys, monkeypatch):
+    monkeypatch.setattr("search.engine.load_encoder", lambda *a, **kw: engine.encoder)
+    argv = ["search", "cancer", "-k", "150", "--mode", "semantic", "--json"]
+    argv += ["--index", str(engine.store.index_dir)]
+    assert main(argv) == 2
+    assert "from 1 to 100" in capsys.readouterr().err
+    monkeypatch.setenv("PAPERSCOPE_MAX_K", "500")
+    assert main(argv) == 0
+    page = json.loads(capsys.readouterr().out)
+    # Every paper of the index (fewer than 150), where k=150 was refused before.
+    assert page["k"] == 150 and len(page["hits"]) == page["total"] == engine.store.count()
+
+
 def test_cli_prints_a_table_and_json(engine, capsys, monkeypatch):
     monkeypatch.setattr("search.engine.load_encoder", lambda *a, **kw: engine.encoder)
     index = str(engine.store.index_dir)

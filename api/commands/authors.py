@@ -25,7 +25,7 @@ def open_without_model(settings: Settings):
     model = canonical_model_name(settings.model) if settings.model else None
     store = Store.open(settings.index_dir, model)
     store.sync_derived()
-    return Engine(store, None)
+    return Engine(store, None, limits=settings.limits())
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -38,7 +38,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     # Only a draft is embedded: scoring indexed papers needs no model.
     engine = (
-        Engine.open(settings.index_dir, settings.model) if draft else open_without_model(settings)
+        Engine.open(settings.index_dir, settings.model, limits=settings.limits())
+        if draft
+        else open_without_model(settings)
     )
     if args.all:
         scored = score_all(engine, progress=not settings.quiet)

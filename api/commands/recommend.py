@@ -23,17 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from models.errors import InvalidQueryError
     from search.engine import Engine
     from search.recommend import recommend
 
-    inputs = len(args.positive) + len(args.negative)
-    if inputs > settings.max_positives:
-        raise InvalidQueryError(
-            f"{inputs} input papers exceed the maximum of {settings.max_positives} "
-            "(PAPERSCOPE_MAX_POSITIVES)"
-        )
-    engine = Engine.open(settings.index_dir, settings.model)
+    engine = Engine.open(settings.index_dir, settings.model, limits=settings.limits())
     recs = recommend(engine, args.positive, args.negative, k=args.k, filters=filters_from(args))
     if fmt := output_format(args):
         data = {

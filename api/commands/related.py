@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from search.engine import Engine
     from search.related import related
 
-    engine = Engine.open(settings.index_dir, settings.model)
+    engine = Engine.open(settings.index_dir, settings.model, limits=settings.limits())
     hits = related(
         engine,
         args.paper_id,

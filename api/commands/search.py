@@ -57,9 +57,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         venue=args.venue,
     )
     # Bad arguments fail here, before the model is loaded.
-    validate_query(args.query, k=args.k, mode=args.mode, offset=args.offset)
+    validate_query(
+        args.query, k=args.k, mode=args.mode, offset=args.offset, limits=settings.limits()
+    )
     filters.validate()
-    engine = Engine.open(settings.index_dir, settings.model)
+    engine = Engine.open(settings.index_dir, settings.model, limits=settings.limits())
     page = search(
         engine,
         args.query,

@@ -41,7 +41,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     Store.open(settings.index_dir, canonical_model_name(settings.model) if settings.model else None)
     sock = _bind(settings.host, settings.port)
     engine = Engine.open(
-        settings.index_dir, settings.model, precision=settings.precision, warm=True
+        settings.index_dir,
+        settings.model,
+        precision=settings.precision,
+        warm=True,
+        limits=settings.limits(),
     )
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
