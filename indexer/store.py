@@ -585,10 +585,10 @@ class Store(StoreQueries, StoreWorks):
             self._refreshing.discard(name)
 
     # ---- derived scores ------------------------------------------------------------------
-    def save_novelty(self, rows: Iterable[tuple], *, generation: int) -> None:
+    def save_novelty(self, rows: Iterable[tuple], *, generation: int, rule: str = "") -> None:
         """Replace the stored novelty scores with `rows` (vid, raw, max_similarity, prior_count,
-        percentile, kth_similarity, neighbour vids) computed as of `generation`. Derived data:
-        no generation bump."""
+        percentile, kth_similarity, neighbour vids) computed as of `generation` under the
+        percentile `rule` (see novelty_rule). Derived data: no generation bump."""
         conn = self._conn()
         with self._lock, conn:
             conn.execute("DELETE FROM novelty")
@@ -608,11 +608,16 @@ class Store(StoreQueries, StoreWorks):
                     for row in rows
                 ],
             )
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('novelty_generation', ?) "
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (str(generation),),
+                [("novelty_generation", str(generation)), ("novelty_rule", rule)],
             )
+
+    def novelty_rule(self) -> str | None:
+        """The percentile rule the stored scores were saved under; None when never recorded."""
+        row = self._conn().execute("SELECT value FROM meta WHERE key = 'novelty_rule'").fetchone()
+        return None if row is None else row[0]
 
     def novelty_generation(self) -> int | None:
         """The generation the stored novelty scores reflect; None before the first scoring."""

@@ -12,6 +12,7 @@ from models.errors import InvalidQueryError, NotFoundError
 from search.categories import AI_SCORE_DEFINITION, ai_label, ai_probabilities
 from search.engine import Engine
 from search.novelty import stored_percentiles
+from search.novelty_cohorts import MIN_COHORT
 from search.works import one_record_per_work
 
 # Novelty % is withheld below this many scored papers, and shrunk toward 50 as if this many
@@ -184,8 +185,9 @@ def _novelty_percent(per_paper: list[PaperNovelty]) -> tuple[float | None, str]:
     n = len(scored)
     if n < MIN_SCORED:
         return None, (
-            f"withheld: {n} of {len(per_paper)} papers could be scored (papers need a date and "
-            f"enough earlier papers in the index); at least {MIN_SCORED} are needed. "
+            f"withheld: {n} of {len(per_paper)} papers have a percentile (a paper needs a date, "
+            f"enough earlier papers in the index, and at least {MIN_COHORT} other scored papers "
+            f"from its year to be ranked among); at least {MIN_SCORED} are needed. "
             + NOVELTY_DEFINITION
         )
     median = statistics.median(scored)

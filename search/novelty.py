@@ -26,6 +26,7 @@ from search import periods
 from search.engine import Engine
 from search.novelty_cohorts import (
     DEFAULT_K,
+    MIN_COHORT,
     MIN_PRIOR,
     cohort_for,
     load_cohorts,
@@ -167,14 +168,15 @@ def _score(
     elif k != DEFAULT_K:
         notes.append(f"no percentile: stored scores use k={DEFAULT_K}")
     else:
-        cohort_year, raws = cohort_for(load_cohorts(engine), year, vid)
-        if cohort_year is None:
-            notes.append("too few scored papers from this year or earlier to calibrate against")
-        else:
+        raws = cohort_for(load_cohorts(engine), year, vid)
+        cohort_year, cohort_size = year, len(raws)
+        if cohort_size >= MIN_COHORT:
             percentile = percentile_of(raw, raws)
-            cohort_size = len(raws)
-            if cohort_year != year:
-                notes.append(f"too few scored papers from {year}: calibrated against {cohort_year}")
+        else:
+            notes.append(
+                f"no percentile: only {cohort_size} other scored papers from {year} in the index, "
+                f"and a percentile needs at least {MIN_COHORT}"
+            )
     near = top >= NEAR_DUPLICATE
     if near:
         notes.append(f"near-duplicate of {evidence[0].paper.id!r} (cosine {top:.3f})")
@@ -188,7 +190,9 @@ def _score(
         too_few_prior=too_few,
         near_duplicate=near,
         evidence=evidence,
-        explanation=_explain(raw, percentile, cohort_year, len(prior), evidence, k, notes),
+        explanation=_explain(
+            raw, percentile, cohort_size, cohort_year, len(prior), evidence, k, notes
+        ),
         paper_id=paper_id,
         k=k,
         cohort_year=cohort_year,
@@ -208,6 +212,7 @@ def _unscored(
 def _explain(
     raw: float,
     percentile: float | None,
+    cohort_size: int,
     cohort_year: int | None,
     prior: int,
     evidence: list[Evidence],
@@ -216,7 +221,10 @@ def _explain(
 ) -> str:
     parts = []
     if percentile is not None:
-        parts.append(f"More novel than {percentile:.0f}% of the {cohort_year} papers in the index.")
+        parts.append(
+            f"More novel than {percentile:.0f}% of the {cohort_size} other scored {cohort_year} "
+            "papers in the index."
+        )
     parts.append(
         f"Raw novelty {raw:.3f} = 1 - mean cosine to the {min(k, prior)} nearest of {prior} "
         "earlier papers."

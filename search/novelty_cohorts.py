@@ -27,12 +27,17 @@ log = logging.getLogger(__name__)
 DEFAULT_K = 10
 # Fewer prior papers than this (or than k) and the score says little: it is flagged.
 MIN_PRIOR = 20
-# A year needs this many other scored papers to calibrate against; else the latest earlier year
-# that has them is used, and the explanation says so.
-MIN_COHORT = 5
+# A percentile ranks a paper among the other scored papers of its year; fewer than this and it
+# says nothing (8 papers of one author ranked against each other gave "0%" and "39%"), so none
+# is given and the explanation says how many there are. No other year stands in: a 2025 paper
+# ranked among 2007 papers of another field is no better.
+MIN_COHORT = 50
 # Rows of later papers compared with new versions at a time.
 _COMPARE_BLOCK = 65_536
 COHORTS = "novelty-cohorts"
+# Recorded with the stored scores: percentiles stored under another rule (an index scored before
+# the cohort minimum was 50) are recomputed from the stored raws, with no new scan.
+PERCENTILE_RULE = f"same year, cohort >= {MIN_COHORT}"
 
 # year -> (vids, raw scores) of the papers that calibrate that year.
 Cohorts = dict[int, tuple[np.ndarray, np.ndarray]]
@@ -62,11 +67,14 @@ def refresh(engine: Engine, *, progress: bool = False, full: bool = False) -> in
             scan = prior_knn(view.vectors, bounds, DEFAULT_K, progress=progress)
             how = "all papers"
         elif stored_at == generation:
-            return int(np.isfinite(_stored_scan(store, bounds).raw).sum())
+            scan = _stored_scan(store, bounds)
+            if store.novelty_rule() != PERCENTILE_RULE:
+                store.save_novelty(_rows(scan), generation=generation, rule=PERCENTILE_RULE)
+            return int(np.isfinite(scan.raw).sum())
         else:
             scan = _updated_scan(engine, view, bounds, changed, progress)
             how = "incrementally"
-        store.save_novelty(_rows(scan), generation=generation)
+        store.save_novelty(_rows(scan), generation=generation, rule=PERCENTILE_RULE)
         scored = int(np.isfinite(scan.raw).sum())
         log.info(
             "novelty: %d papers scored (%s) in %.1fs", scored, how, time.perf_counter() - started
@@ -159,8 +167,8 @@ def _rows(scan: PriorScan) -> list[tuple]:
         raw = float(scan.raw[i]) if np.isfinite(scan.raw[i]) else None
         pct = None
         if eligible[i]:
-            cohort_year, raws = cohort_for(cohorts, int(scan.years[i]), vid)
-            pct = None if cohort_year is None else percentile_of(raw, raws)
+            raws = cohort_for(cohorts, int(scan.years[i]), vid)
+            pct = percentile_of(raw, raws) if len(raws) >= MIN_COHORT else None
         top = float(scan.max_similarity[i]) if np.isfinite(scan.max_similarity[i]) else None
         kth = float(scan.kth_similarity[i]) if np.isfinite(scan.kth_similarity[i]) else None
         neighbours = scan.neighbours[i][scan.neighbours[i] >= 0]
@@ -200,13 +208,13 @@ def stored_percentiles(engine: Engine, vids: list[int]) -> dict[int, tuple[float
     return {v: scores[first.get(v, v)] for v in vids if first.get(v, v) in scores}
 
 
-def cohort_for(
-    cohorts: Cohorts, year: int | None, vid: int | None
-) -> tuple[int | None, np.ndarray]:
-    """The sorted raws to calibrate against: the year's, less the paper itself; or, when that
-    year has fewer than MIN_COHORT, the latest earlier year that has enough."""
-    if year is None:
-        return None, np.zeros(0)
+def cohort_for(cohorts: Cohorts, year: int | None, vid: int | None) -> np.ndarray:
+    """The sorted raws of the other scored papers of `year` (less the paper itself), whatever
+    their number: the caller compares it with MIN_COHORT."""
+    if year is None or year not in cohorts:
+        return np.zeros(0)
+    vids, raws = cohorts[year]
+    return np.sort(raws if vid is None else raws[vids != vid])
     for cohort_year in sorted((y for y in cohorts if y <= year), reverse=True):
         vids, raws = cohorts[cohort_year]
         if vid is not None:

@@ -14,7 +14,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.paper import Paper, embedding_text
+from indexer.embeddings_io import read as read_embeddings
+from indexer.paper import Paper, embedding_text, text_hash
 from indexer.readers.base import Skip
 from indexer.readers.detect import read_papers
 from indexer.store import Store
@@ -70,6 +71,30 @@ def discovery_engine(shared_data: Path, encoder, folder: Path | None = None) -> 
         _built["base"] = base
     target = Path(folder or tempfile.mkdtemp(prefix="paperscope-copy-")) / "idx"
     shutil.copytree(_built["base"], target)
+    store = Store.open(target)
+    store.sync_derived()
+    return Engine(store, encoder)
+
+
+COHORT_PAPERS = 120
+
+
+def cohort_engine(shared_data: Path, encoder, folder: Path | None = None) -> Engine:
+    """The discovery index plus the first COHORT_PAPERS arXiv 2025 papers (with their shipped
+    vectors, so no model run): a 2025 cohort big enough for percentiles."""
+    if "cohort" not in _built:
+        base = Path(tempfile.mkdtemp(prefix="paperscope-cohort-")) / "idx"
+        shutil.copytree(discovery_engine(shared_data, encoder).store.index_dir, base)
+        store = Store.open(base)
+        folder_2025 = shared_data / "arxiv-2025"
+        papers = _take(folder_2025 / "arxiv-2025-115k.jsonl.gz", COHORT_PAPERS)
+        shipped = read_embeddings(folder_2025 / "embeddings")
+        store.write_batch(papers, [], {p.id: shipped.vector(p.id, text_hash(p)) for p in papers})
+        store.sync_derived()
+        refresh(Engine(store, encoder))
+        _built["cohort"] = base
+    target = Path(folder or tempfile.mkdtemp(prefix="paperscope-copy-")) / "idx"
+    shutil.copytree(_built["cohort"], target)
     store = Store.open(target)
     store.sync_derived()
     return Engine(store, encoder)

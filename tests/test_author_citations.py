@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.cli import main
 from api.settings import Settings
 from indexer.ingest import ingest
 from indexer.store import Store
@@ -77,3 +78,13 @@ def test_the_api_and_the_page_show_them(engine):
         assert profile["most_cited_ids"][0] == "nips2018-11815"
         page = client.get("/author/Masashi Sugiyama").text
         assert "11,799" in page or "11799" in page
+
+
+def test_paperscope_author_prints_them(engine, capsys):
+    index = str(engine.store.index_dir)
+    assert main(["author", "Andreas Krause", "--index", index, "-q"]) == 0
+    table = capsys.readouterr().out
+    assert "9,176" in table or "9176" in table
+    assert main(["author", "Andreas Krause", "--index", index, "--json", "-q"]) == 0
+    profile = json.loads(capsys.readouterr().out)
+    assert (profile["citations"], profile["h_index"], profile["paper_count"]) == (9_176, 47, 83)

@@ -14,12 +14,23 @@ from api.schemas import AuthorProfileOut, AuthorSummaryOut, dump
 from models.errors import InvalidQueryError, NotFoundError
 from search.authors import MIN_SCORED, SHRINK, author_profile, find_authors, h_index
 from search.categories import AI_CATEGORIES, ai_label
-from tests.discovery_index import add_papers, discovery_engine
+from tests.discovery_index import add_papers, cohort_engine, discovery_engine
 
 
 @pytest.fixture(scope="module")
 def engine(shared_data, encoder, tmp_path_factory):
-    return discovery_engine(shared_data, encoder, tmp_path_factory.mktemp("authors"))
+    """With 120 arXiv 2025 papers, so that her 2025 papers have a cohort to be ranked in."""
+    return cohort_engine(shared_data, encoder, tmp_path_factory.mktemp("authors"))
+
+
+def test_novelty_percent_is_withheld_where_no_cohort_is_big_enough(shared_data, encoder, tmp_path):
+    """On the small index her 8 papers of 2025 would be ranked against each other: withheld."""
+    small = discovery_engine(shared_data, encoder, tmp_path)
+    profile = author_profile(small, "Kelsey Allen")
+    assert profile.novelty_percent is None
+    assert all(p.percentile is None for p in profile.paper_novelty)
+    assert "withheld: 0 of 14 papers have a percentile" in profile.novelty_note
+    assert "at least 50 other scored papers from its year" in profile.novelty_note
 
 
 def test_kelsey_allen_profile(engine):

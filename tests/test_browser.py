@@ -175,7 +175,11 @@ def test_search_open_a_paper_then_its_author(server, page):
     assert dots.count() == 5 and dots.first.is_visible()
     chart = page.locator("#novelty svg.chart").bounding_box()
     assert chart["width"] > 300 and chart["height"] > 100
-    assert page.locator("#novelty .figure .value").first.inner_text().endswith("%")
+    # The sample holds 2 papers of 2023: too few to rank this one among, and the page says so.
+    percentile = page.locator("#novelty .figure").first
+    assert percentile.locator(".value").inner_text() == "unknown"
+    assert "a percentile needs at least 50" in percentile.get_attribute("title")
+    assert "among 1 paper of 2023" in percentile.locator(".name").inner_text()
     assert page.locator("#related article.paper").count() >= 5
     shot(page, "03-paper")
 
@@ -192,11 +196,13 @@ def test_search_open_a_paper_then_its_author(server, page):
     assert list(figures) == ["h-index", "papers", "citations", "Novelty %", "AI Score"]
     assert figures["papers"][0] == "15"
     assert figures["h-index"][0] == "unknown" and "citation count" in figures["h-index"][1]
-    assert re.fullmatch(r"\d+%", figures["Novelty %"][0])
-    assert "median of the percentiles" in figures["Novelty %"][1]
+    # Her papers of each year are too few to rank against each other (8 of 2025 once gave
+    # "Novelty 39%" and "0%" badges): withheld, and the tooltip says why.
+    assert figures["Novelty %"][0] == "unknown"
+    assert "at least 50 other scored papers from its year" in figures["Novelty %"][1]
     assert figures["AI Score"][0].isdigit() and "AI score =" in figures["AI Score"][1]
-    assert page.locator("#novelty svg.chart circle").count() >= 3
-    assert page.locator("#novelty svg.chart").is_visible()
+    assert page.locator("#novelty svg.chart").count() == 0
+    assert "None of these papers has a percentile" in page.inner_text("#novelty")
     assert page.locator("section.papers .badge.code").count() == 3
     shot(page, "04-author")
     assert page.dialogs == [] and page.errors == []

@@ -302,9 +302,9 @@ def test_novelty_refresh_skips_papers_removed_meanwhile(arxiv, tmp_path):
     engine = Engine(store, FakeEncoder(dim=384))
     rows = store.save_novelty  # remove a paper between the scan and the write of its score
 
-    def save_after_a_removal(scored, *, generation):
+    def save_after_a_removal(scored, **saved):
         store.remove([papers[10].id])
-        rows(scored, generation=generation)
+        rows(scored, **saved)
 
     store.save_novelty = save_after_a_removal
     refresh(engine)

@@ -13,8 +13,8 @@ from api.cli import main
 from models.errors import InvalidQueryError
 from search import periods
 from search.novelty import novelty_of_draft, novelty_of_paper, score_all
-from search.novelty_cohorts import MIN_PRIOR
-from tests.discovery_index import add_papers, discovery_engine, seed_id, undated_copy
+from search.novelty_cohorts import MIN_COHORT, MIN_PRIOR, refresh
+from tests.discovery_index import add_papers, cohort_engine, discovery_engine, seed_id, undated_copy
 
 CUTOFF = date(2023, 6, 30)
 SCALING = "Scaling 4D Representations"
@@ -77,7 +77,14 @@ def test_adding_later_papers_changes_nothing_dated_before(engine):
     assert _summary(novelty_of_paper(engine, f"later-{recent.id}")) == before[recent.id]
 
 
-def test_near_duplicate_of_earlier_paper_gets_low_novelty_and_names_the_original(engine):
+@pytest.fixture
+def cohort(shared_data, encoder, tmp_path):
+    """The discovery index with 120 arXiv 2025 papers: a 2025 cohort big enough to rank in."""
+    return cohort_engine(shared_data, encoder, tmp_path)
+
+
+def test_near_duplicate_of_earlier_paper_gets_low_novelty_and_names_the_original(cohort):
+    engine = cohort
     original = engine.store.get(seed_id(engine, SCALING))  # 2024-12-19
     own = novelty_of_paper(engine, original.id)
     copy = dataclasses.replace(
@@ -118,17 +125,34 @@ def test_scores_match_brute_force_over_prior_papers(engine):
         assert live.raw == pytest.approx(raw, abs=1e-5) and live.prior_count == count
 
 
-def test_percentiles_rank_within_the_year(engine):
+def test_percentiles_rank_within_the_year(cohort):
+    engine = cohort
     score_all(engine, progress=False)
     # A paper of 2007-03-31 has six earlier papers here: too few for a percentile.
     thin = novelty_of_paper(engine, "0704.0002")
     assert thin.prior_count == 6 and thin.too_few_prior and thin.percentile is None
     rows = [(p, novelty_of_paper(engine, p.id)) for p in _dated(engine) if p.year == 2025]
     scored = [(p, n) for p, n in rows if n.percentile is not None]
-    assert len(scored) == 8 and all(n.cohort_year == 2025 for _, n in scored)
+    assert len(scored) >= 100
+    assert all(n.cohort_year == 2025 and n.cohort_size >= MIN_COHORT for _, n in scored)
     ordered = sorted(scored, key=lambda item: item[1].raw)
     percentiles = [n.percentile for _, n in ordered]
-    assert percentiles == sorted(percentiles) and 0 <= percentiles[0] < percentiles[-1] <= 100
+    assert percentiles == sorted(percentiles) and 0 <= percentiles[0] < 5 < 95 < percentiles[-1]
+    assert f"of the {scored[0][1].cohort_size} other scored 2025 papers" in scored[0][1].explanation
+
+
+def test_a_small_cohort_gets_no_percentile_and_says_how_small(engine):
+    """Without the arXiv 2025 papers the seed author's 2025 papers are 8: they are not ranked
+    against each other, and the answer says how many there are and how many it needs."""
+    score_all(engine, progress=False)
+    results = [novelty_of_paper(engine, p.id) for p in _dated(engine) if p.year == 2025]
+    assert len(results) == 8 and all(r.raw is not None for r in results)
+    for result in results:
+        assert result.percentile is None and result.cohort_size < MIN_COHORT
+        assert f"only {result.cohort_size} other scored papers from 2025" in result.explanation
+        assert f"needs at least {MIN_COHORT}" in result.explanation
+    stored = _stored(engine)
+    assert all(stored[r.paper_id][3] is None for r in results), "stored percentiles gated too"
 
 
 def test_too_few_prior_papers_is_flagged_and_nothing_prior_is_unscored(engine):
@@ -185,3 +209,22 @@ def test_novelty_command_scores_all_one_paper_and_a_draft(engine, capsys):
     assert "exactly one of" in capsys.readouterr().err
     assert main(["novelty", "--abstract", "x", "--date", "May 1", "--index", index]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_percentiles_stored_under_the_old_rule_are_withheld_on_the_next_refresh(engine):
+    """An index scored when 5 papers made a cohort: its stored percentiles are recomputed from
+    the stored raws (no scan), and the small 2025 cohort loses them."""
+    store = engine.store
+    refresh(engine)
+    before = _stored(engine)
+    state = store.novelty_state(10)
+    old = [
+        (vid, raw, top, prior, 50.0, kth, nb) for vid, (raw, top, prior, kth, nb) in state.items()
+    ]
+    store.save_novelty(old, generation=store.novelty_generation(), rule="")
+    assert all(row[3] == 50.0 for row in _stored(engine).values())
+    refresh(engine)
+    after = _stored(engine)
+    assert after == before  # raws as they were, and the percentiles of the rule in force
+    seeds_2025 = [p.id for p in _dated(engine) if p.year == 2025]
+    assert len(seeds_2025) == 8 and all(after[pid][3] is None for pid in seeds_2025)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gzip
 import io
+import itertools
+import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -21,8 +24,10 @@ from api import charts
 from api.app import create_app
 from api.pages import _environment, marked, paper_url
 from api.settings import Settings
+from indexer.embeddings_io import read as read_embeddings
 from indexer.ingest import ingest_papers
-from indexer.paper import Paper
+from indexer.paper import Paper, text_hash
+from indexer.readers.detect import read_papers
 from search.engine import Engine
 from search.results import Snippet
 from tests.conftest import small_index
@@ -63,6 +68,18 @@ def client(shared_data, encoder, tmp_path_factory):
         url="javascript:alert(4)",
     )
     ingest_papers(store, encoder, [hostile, undated, journal])
+    # arXiv papers of 2025 (120) and 2026 (60) with their shipped vectors: cohorts big enough
+    # for percentiles (the seed author's papers of each year alone are too few to rank).
+    arxiv_2025 = shared_data / "arxiv-2025"
+    with gzip.open(arxiv_2025 / "arxiv-2025-115k.jsonl.gz", "rt") as lines:
+        rows = [json.loads(line) for line in itertools.islice(lines, 50_000)]
+    chosen = rows[:120] + [r for r in rows if r["published"].startswith("2026")][:60]
+    records = folder / "arxiv-cohorts.jsonl"
+    records.write_text("".join(json.dumps(r) + "\n" for r in chosen))
+    papers = list(read_papers(records))
+    shipped = read_embeddings(arxiv_2025 / "embeddings")
+    store.write_batch(papers, [], {p.id: shipped.vector(p.id, text_hash(p)) for p in papers})
+    store.sync_derived()
     engine = Engine(store, encoder)
     with TestClient(create_app(Settings(index_dir=store.index_dir), engine=engine)) as c:
         yield c
@@ -189,7 +206,13 @@ def test_paper_page_shows_metadata_related_and_novelty_with_chart(client):
     related = page.split('id="related"', 1)[1]
     assert related.count('<article class="paper">') >= 5 and SEED_TITLE not in related
     novelty = page.split('id="novelty"', 1)[1].split('id="related"', 1)[0]
-    assert re.search(r'<span class="value">\d+%</span>\s*<span class="name">percentile', novelty)
+    # A 2023 paper: too few scored 2023 papers here to rank it among, and the page says so.
+    assert re.search(
+        r'title="no percentile: only \d+ other scored papers from 2023[^"]*at least 50">\s*'
+        r'<span class="value">unknown</span>\s*<span class="name">'
+        r"percentile \(among \d+ papers? of 2023",
+        novelty,
+    )
     assert re.search(r'<span class="value">0\.\d{3}</span><span class="name">raw score', novelty)
     evidence = re.findall(r'<span class="date">([^<]+)</span>', novelty.split("evidence", 1)[1])
     years = [int(d[-4:]) for d in evidence]
@@ -197,6 +220,17 @@ def test_paper_page_shows_metadata_related_and_novelty_with_chart(client):
     svg = re.search(r"<svg.*?</svg>", novelty, re.S).group(0)
     ET.fromstring(svg)
     assert svg.count("<circle") == 5 and "this paper" in svg
+
+
+def test_a_paper_in_a_big_enough_cohort_shows_its_percentile_and_the_cohort(client):
+    page = html(client.get("/paper/xss/0001"))  # 2025, among the arXiv 2025 papers
+    novelty = page.split('id="novelty"', 1)[1].split('id="related"', 1)[0]
+    found = re.search(
+        r'<span class="value">\d+%</span>\s*<span class="name">percentile \(among (\d+) papers '
+        r"of 2025\)",
+        novelty,
+    )
+    assert found and int(found.group(1)) >= 50
 
 
 def test_undated_paper_says_why_it_has_no_novelty(client):
@@ -241,20 +275,20 @@ def test_author_page_novelty_chart_has_one_dot_per_scored_paper(client):
     svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
     root = ET.fromstring(svg)
     dots = root.findall(".//{http://www.w3.org/2000/svg}circle")
-    scored = int(re.search(r"(\d+) of 15 papers could be scored", page).group(1))
+    scored = int(re.search(r"(\d+) of 15 papers have a percentile", page).group(1))
     assert len(dots) == scored >= 3
     assert root.find(".//{http://www.w3.org/2000/svg}polyline") is not None
 
 
 def test_author_without_scored_papers_has_an_empty_chart_state(client):
     page = html(client.get("/author/Nobody Dated"))
-    assert "None of these papers could be scored" in page and "<svg" not in page
+    assert "None of these papers has a percentile" in page and "<svg" not in page
     novelty = re.search(
         r'<div class="figure unknown" title="([^"]*)">\s*<span class="value">'
         r'unknown</span>\s*<span class="name">Novelty %',
         page,
     )
-    assert novelty and novelty.group(1).startswith("withheld: 0 of 1 papers could be scored")
+    assert novelty and novelty.group(1).startswith("withheld: 0 of 1 papers have a percentile")
 
 
 def test_unknown_author_is_a_404_page_with_similar_names(client):
