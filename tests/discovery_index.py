@@ -69,11 +69,7 @@ def discovery_engine(shared_data: Path, encoder, folder: Path | None = None) -> 
         add_papers(Engine(store, encoder), real_papers(shared_data))
         refresh(Engine(store, encoder))  # stored novelty, as serve's start-up job makes it
         _built["base"] = base
-    target = Path(folder or tempfile.mkdtemp(prefix="paperscope-copy-")) / "idx"
-    shutil.copytree(_built["base"], target)
-    store = Store.open(target)
-    store.sync_derived()
-    return Engine(store, encoder)
+    return _copy_of("base", encoder, folder)
 
 
 COHORT_PAPERS = 120
@@ -93,8 +89,14 @@ def cohort_engine(shared_data: Path, encoder, folder: Path | None = None) -> Eng
         store.sync_derived()
         refresh(Engine(store, encoder))
         _built["cohort"] = base
+    return _copy_of("cohort", encoder, folder)
+
+
+def _copy_of(name: str, encoder, folder: Path | None) -> Engine:
+    """An Engine over a copy of the built index `name` in `folder` (a new temporary folder if
+    None), so that tests that write never change it."""
     target = Path(folder or tempfile.mkdtemp(prefix="paperscope-copy-")) / "idx"
-    shutil.copytree(_built["cohort"], target)
+    shutil.copytree(_built[name], target)
     store = Store.open(target)
     store.sync_derived()
     return Engine(store, encoder)
