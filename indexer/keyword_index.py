@@ -202,6 +202,11 @@ class KeywordIndex:
         tokens = [t for t in tokenize(query) if self.corpus.has_term(t)]
         return self.corpus.scores(tokens)
 
+    def matches_any(self, query: str) -> bool:
+        """Whether some live paper holds a query term: `scores(query)` has a positive entry,
+        found from document frequencies instead of scoring every slot."""
+        return any(self.corpus.document_frequency(t) > 0 for t in dict.fromkeys(tokenize(query)))
+
     def containing_all(self, query: str) -> np.ndarray:
         """Sorted vids of the live papers whose title or abstract holds every query term (as
         tokenised for BM25: stemmed, without stopwords); empty for a query without terms."""

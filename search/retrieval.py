@@ -10,6 +10,7 @@ import numpy as np
 
 from indexer.derived import DerivedView
 from indexer.filters import Filters
+from indexer.store import Store
 from indexer.vector_index import VectorIndex
 from models.errors import InvalidQueryError
 from models.hardware import physical_cores
@@ -77,8 +78,8 @@ def search(
     else:
         allowed = store.select_vids(filters)
     found = _matches(engine, view, text, mode, offset + k, allowed, fusion, sort, facet_names)
-    listed = one_per_work(store, found.ranked, _vid)
-    page = sort_items(store, listed, _vid, sort)[offset : offset + k]
+    page = sort_items(store, _works(store, found.ranked, offset + k, sort), _vid, sort)
+    page = page[offset : offset + k]
     # A paper removed since the ranking was taken is left out rather than failing the page.
     papers = {p_vid: p for p_vid, p in store.papers_with_vids([r.vid for r in page])}
     snippet_text = text or query
@@ -112,6 +113,17 @@ def search(
 
 def _vid(ranked: Hit) -> int:
     return ranked.vid
+
+
+def _works(store: Store, ranked: list[Hit], need: int, sort: str) -> list[Hit]:
+    """One record per work. In relevance order only the first `need` works are listed, so a
+    prefix WORK_DEPTH times longer is collapsed first (a keyword query with facets may hold
+    50,000 matches); the whole list only when that prefix holds too few works."""
+    if sort == "relevance" and len(ranked) > WORK_DEPTH * need:
+        works = one_per_work(store, ranked[: WORK_DEPTH * need], _vid)
+        if len(works) >= need:
+            return works
+    return one_per_work(store, ranked, _vid)
 
 
 @dataclass(frozen=True)
@@ -158,18 +170,23 @@ def _matches(
     depth = max(need, DEEP_CANDIDATES)
     ranked = _rank_allowed(engine, view, text, mode, depth, allowed, fusion)
     if ranked and not any(r.keyword_rank for r in ranked):
-        message = _nonsense(engine, view, text)
+        # Unfiltered, the ranking already holds the index's best cosine; a filtered one may not.
+        best = max(r.semantic_score or 0.0 for r in ranked) if allowed is None else None
+        message = _nonsense(engine, view, text, best)
         if message:
             return Matches([], 0, True, depth, message)
     return Matches(ranked, len(ranked), len(ranked) < depth, depth)
 
 
-def _nonsense(engine: Engine, view: DerivedView, text: str) -> str | None:
+def _nonsense(engine: Engine, view: DerivedView, text: str, best: float | None) -> str | None:
     """Why a query matches nothing worth showing, or None. Judged on the whole index, not the
-    filtered papers: a real query keeps its nearest papers under a narrow filter, however far."""
-    if (view.keywords.scores(text) > 0).any():
+    filtered papers: a real query keeps its nearest papers under a narrow filter, however far.
+    `best`: the query's best cosine over the whole index, when the caller has it."""
+    if view.keywords.matches_any(text):
         return None
-    best = float(dense_top(view.vectors, engine.encoder.encode_query(text), 1, None)[0][0])
+    if best is None:
+        vector = engine.encoder.encode_query(text)
+        best = float(view.vectors.search(vector[None, :], 1)[0][0, 0])
     floor = semantic_floor(engine.store, engine.encoder.encode_query)
     if best >= floor:
         return None

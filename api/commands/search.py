@@ -8,9 +8,9 @@ from datetime import date
 from api.commands.common import add_output_flags, output_format, print_export, shorten
 from api.schemas import SearchPageOut, dump
 from api.settings import Settings
+from search.sorting import SORTS
 
 MODES = ("keyword", "semantic", "hybrid")  # kept equal to search.retrieval.MODES; no torch import
-SORTS = ("relevance", "newest", "oldest", "citations")  # kept equal to search.sorting.SORTS
 SYNTAX = (
     'query syntax: "exact phrase", -word or NOT word, a OR b (AND is implied), title:, abstract:, '
     "author:, venue:, category:cs.LG, year:2019..2023, prefix*"

@@ -92,7 +92,7 @@ def recommendations(
     """The papers a classifier trained on this request's likes and dislikes scores highest.
     With format=bibtex|ris|csv (or Accept), the list as a file."""
     filters = filter_params(body.year_from, body.year_to, body.category)
-    hits = _recommend(engine, body.positive_ids, body.negative_ids, body.k, filters)
+    hits = recommend(engine, body.positive_ids, body.negative_ids, k=body.k, filters=filters)
     return export_response(fmt, hits, dump(RecommendationListOut, hits=hits), "recommendations")
 
 
@@ -117,13 +117,8 @@ def recommendations_link(
 ) -> dict | Response:
     """The same as POST /recommendations with the inputs in the URL, so that a page can link to
     a list and its BibTeX, RIS or CSV export."""
-    hits = _recommend(engine, positive, negative, k, filters)
+    hits = recommend(engine, positive, negative, k=k, filters=filters)
     return export_response(fmt, hits, dump(RecommendationListOut, hits=hits), "recommendations")
-
-
-def _recommend(engine, positive_ids, negative_ids, k, filters) -> list:
-    # recommend() checks k and the number of inputs against the server's limits.
-    return recommend(engine, positive_ids, negative_ids, k=k, filters=filters)
 
 
 @router.post(
