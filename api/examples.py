@@ -113,7 +113,8 @@ RECOMMENDATIONS = [
 NOVELTY = [
     {
         "paper_id": "0704.0001",
-        "raw": 0.41,
+        "raw": 0.58,
+        "distance": 0.41,
         "max_similarity": 0.72,
         "percentile": 53.0,
         "year": 2007,

@@ -368,7 +368,13 @@ class NoveltyOut(OutModel):
 
     model_config = examples(ex.NOVELTY)
     paper_id: str | None
-    raw: Number | None = Field(description="1 - mean cosine to the k nearest earlier papers")
+    raw: Number | None = Field(
+        description="the novelty score: 1 - mean over the 20 nearest earlier papers of cosine x "
+        "age weight (0.25 + 0.75 x 0.8^years: recent work counts fully)"
+    )
+    distance: Number | None = Field(
+        description="plain kNN distance: 1 - mean cosine to the k nearest earlier papers"
+    )
     max_similarity: Number | None
     percentile: Number | None = Field(description="0..100 among papers of the same year")
     year: int | None

@@ -83,7 +83,9 @@ CREATE TABLE IF NOT EXISTS novelty (
     -- The k-th nearest prior similarity and the vids of the nearest prior papers (int64 LE):
     -- what an incremental update needs to know which scores a write can change.
     kth_similarity REAL,
-    neighbours BLOB
+    neighbours BLOB,
+    -- The plain kNN distance (1 - mean cosine of the 10 nearest), beside the novelty score raw.
+    distance REAL
 );
 -- Saved searches (`paperscope watch`): not papers, so writing one never bumps the generation.
 -- seen_vid is the high-water mark of the last run: vids only grow, so the papers added since
@@ -128,6 +130,7 @@ CREATE TABLE IF NOT EXISTS work_splits (
 ADDED_COLUMNS = (
     ("novelty", "kth_similarity", "REAL"),
     ("novelty", "neighbours", "BLOB"),
+    ("novelty", "distance", "REAL"),
 )
 
 

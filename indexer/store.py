@@ -587,15 +587,16 @@ class Store(StoreQueries, StoreWorks):
     # ---- derived scores ------------------------------------------------------------------
     def save_novelty(self, rows: Iterable[tuple], *, generation: int, rule: str = "") -> None:
         """Replace the stored novelty scores with `rows` (vid, raw, max_similarity, prior_count,
-        percentile, kth_similarity, neighbour vids) computed as of `generation` under the
-        percentile `rule` (see novelty_rule). Derived data: no generation bump."""
+        percentile, kth_similarity, neighbour vids, distance) computed as of `generation` under
+        `rule` (see novelty_rule). Derived data: no generation bump."""
         conn = self._conn()
         with self._lock, conn:
             conn.execute("DELETE FROM novelty")
             # A paper removed while the scores were computed is left out, not an error.
             conn.executemany(
                 "INSERT INTO novelty (vid, raw, max_similarity, prior_count, percentile, "
-                "generation, kth_similarity, neighbours) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
+                "generation, kth_similarity, neighbours, distance) "
+                "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
                 "WHERE EXISTS (SELECT 1 FROM papers WHERE vid = ?)",
                 [
                     (
@@ -603,6 +604,7 @@ class Store(StoreQueries, StoreWorks):
                         generation,
                         row[5],
                         np.asarray(row[6], dtype="<i8").tobytes(),
+                        row[7],
                         row[0],
                     )
                     for row in rows
@@ -629,17 +631,18 @@ class Store(StoreQueries, StoreWorks):
         return int(row[0]) if row else None
 
     def novelty_state(self, k: int) -> dict[int, tuple]:
-        """vid -> (raw, max_similarity, prior_count, kth_similarity, neighbour vids) of every
-        stored score (neighbours padded with -1 to k)."""
+        """vid -> (raw, max_similarity, prior_count, kth_similarity, neighbour vids, distance)
+        of every stored score (neighbours padded with -1 to k)."""
         out = {}
         rows = self._conn().execute(
-            "SELECT vid, raw, max_similarity, prior_count, kth_similarity, neighbours FROM novelty"
+            "SELECT vid, raw, max_similarity, prior_count, kth_similarity, neighbours, distance "
+            "FROM novelty"
         )
-        for vid, raw, top, prior, kth, blob in rows:
+        for vid, raw, top, prior, kth, blob, distance in rows:
             found = np.frombuffer(blob or b"", dtype="<i8")
             neighbours = np.full(k, -1, dtype=np.int64)
             neighbours[: min(k, len(found))] = found[:k]
-            out[vid] = (raw, top, prior, kth, neighbours)
+            out[vid] = (raw, top, prior, kth, neighbours, distance)
         return out
 
     def changed_since(self, generation: int) -> np.ndarray | None:

@@ -205,6 +205,16 @@ class StoreQueries:
             f"WHERE COALESCE(ws.s, p.published) IS NOT NULL AND {_ONE_RECORD} ORDER BY p.vid"
         )
 
+    def date_ends(self, vids: Iterable[int]) -> dict[int, str]:
+        """vid -> the last day (ISO text) the date of the vid's work may stand for, for the
+        dated ones among `vids`: the interval end that date_bounds gives."""
+        rows = self._rows_in(
+            f"SELECT p.vid, COALESCE(ws.e, {_OWN_END}) FROM papers p "
+            f"LEFT JOIN ({_WORK_SPANS}) ws ON ws.vid = p.vid WHERE p.vid IN ({{marks}})",
+            vids,
+        )
+        return {vid: end for vid, end in rows if end is not None}
+
     def work_span(self, vid: int) -> tuple[str, str] | None:
         """(first day, last day) of the work of a merged record: it appeared no earlier than
         its first record could have and no later than its earliest-ending record did. None
@@ -288,11 +298,24 @@ class StoreQueries:
             vids,
         )
 
-    def novelty_rows(self) -> dict[str, tuple[float | None, float | None, int, float | None]]:
-        """paper id -> (raw, max_similarity, prior_count, percentile) of every stored score."""
+    def novelty_scores(
+        self, vids: Iterable[int], min_prior: int
+    ) -> list[tuple[int, int, float, float]]:
+        """(vid, year, raw, distance) of the papers among `vids` whose stored score had enough
+        earlier papers to mean something (`min_prior`), for checks against human labels."""
+        return self._rows_in(
+            "SELECT n.vid, p.year, n.raw, n.distance FROM novelty n JOIN papers p ON p.vid = n.vid "
+            "WHERE n.vid IN ({marks}) AND n.raw IS NOT NULL AND n.prior_count >= ?",
+            vids,
+            (min_prior,),
+        )
+
+    def novelty_rows(self) -> dict[str, tuple]:
+        """paper id -> (raw, max_similarity, prior_count, percentile, distance) of every stored
+        score."""
         rows = self._rows(
-            "SELECT p.id, n.raw, n.max_similarity, n.prior_count, n.percentile FROM novelty n "
-            "JOIN papers p ON p.vid = n.vid"
+            "SELECT p.id, n.raw, n.max_similarity, n.prior_count, n.percentile, n.distance "
+            "FROM novelty n JOIN papers p ON p.vid = n.vid"
         )
         return {r[0]: r[1:] for r in rows}
 

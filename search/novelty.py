@@ -1,15 +1,17 @@
 """Novelty of a paper or a draft, measured only against papers published strictly before it.
 
-raw = 1 - mean cosine to the k nearest prior papers (0 = a copy of earlier work; higher = further
-from anything before it). The percentile calibrates raw within the paper's year: "more novel than
-53% of the 2025 papers in this index".
+raw, the novelty score: 1 - mean over the 20 nearest prior papers of cosine x age weight, where
+work of the years just before counts fully and older work less (search/novelty_scan.py; 0 = a
+copy of recent work, higher = further from what came just before). distance is the plain kNN
+measure beside it: 1 - mean cosine to the k nearest prior papers. The percentile calibrates raw
+within the paper's year: "more novel than 53% of the 2025 papers in this index".
 
 Time rule: a paper's date is an interval (day, month or whole year, see search.periods); a paper
 counts as prior only when its interval ends before the scored paper's starts. So a year-only
 2007 paper is prior to nothing from 2007 and everything from 2008 on, and undated papers are
-neither scored nor prior to anything. No later paper can change raw, max_similarity, prior_count
-or the evidence. The percentile compares with the other papers of the same year, so it moves when
-papers of that year are added; papers from later years never move it.
+neither scored nor prior to anything. No later paper can change raw, distance, max_similarity,
+prior_count or the evidence. The percentile compares with the other papers of the same year, so
+it moves when papers of that year are added; papers from later years never move it.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from search.novelty_cohorts import (
     DEFAULT_K,
     MIN_COHORT,
     MIN_PRIOR,
+    NEIGHBOURS,
     cohort_for,
     load_cohorts,
     score_all,
     stored_percentiles,
 )
-from search.novelty_scan import neighbour_similarities, percentile_of
+from search.novelty_scan import DAYS_PER_YEAR, neighbour_similarities, percentile_of, scores
 from search.works import one_per_work
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Novelty:
-    """Novelty of one paper or draft; raw and percentile are None when it cannot be scored."""
+    """Novelty of one paper or draft; raw (the novelty score), distance and percentile are None
+    when it cannot be scored."""
 
     raw: float | None
     max_similarity: float | None
@@ -79,6 +83,7 @@ class Novelty:
     cohort_year: int | None = None
     cohort_size: int = 0
     notes: list[str] = field(default_factory=list)
+    distance: float | None = None
 
 
 def novelty_of_paper(engine: Engine, paper_id: str, *, k: int = DEFAULT_K) -> Novelty:
@@ -148,15 +153,22 @@ def _score(
     vectors = store.vectors
     # Exact, whatever the index kind, and in float64 from the neighbours: the stored scores
     # are computed the same way, so a live score ranks against them fairly.
-    _, vids = vectors.search(vector[None, :], min(k, len(prior)), prior, exact=True)
+    wanted = min(max(k, NEIGHBOURS), len(prior))
+    _, vids = vectors.search(vector[None, :], wanted, prior, exact=True)
     vids = vids[0][vids[0] >= 0]
     if not len(vids):
         return _unscored(paper_id, published, "no earlier paper could be compared", k, year=year)
     sims = neighbour_similarities(vectors, vector, vids)
     order = np.lexsort((vids, -sims))
     sims, vids = sims[order], vids[order]
-    raw, top = 1.0 - float(sims.mean()), float(sims[0])
-    too_few = len(prior) < max(k, MIN_PRIOR)
+    ends = store.date_ends(vids[:NEIGHBOURS].tolist())
+    ages = (
+        np.array([(start - date.fromisoformat(ends[int(v)])).days for v in vids[:NEIGHBOURS]])
+        / DAYS_PER_YEAR
+    )
+    raw = scores(sims[:NEIGHBOURS], ages)[0]
+    distance, top = 1.0 - float(sims[:k].mean()), float(sims[0])
+    too_few = len(prior) < max(k, NEIGHBOURS, MIN_PRIOR)
     # Evidence names each earlier work once, by its closest record.
     shown = one_per_work(store, list(range(len(vids))), lambda i: int(vids[i]))[:EVIDENCE]
     papers = dict(store.papers_with_vids(vids[shown].tolist()))
@@ -165,8 +177,6 @@ def _score(
     notes: list[str] = []
     if too_few:
         notes.append(f"only {len(prior)} earlier papers in the index: the score is not meaningful")
-    elif k != DEFAULT_K:
-        notes.append(f"no percentile: stored scores use k={DEFAULT_K}")
     else:
         raws = cohort_for(load_cohorts(engine), year, vid)
         cohort_year, cohort_size = year, len(raws)
@@ -191,13 +201,14 @@ def _score(
         near_duplicate=near,
         evidence=evidence,
         explanation=_explain(
-            raw, percentile, cohort_size, cohort_year, len(prior), evidence, k, notes
+            (raw, distance), percentile, cohort_size, cohort_year, len(prior), evidence, k, notes
         ),
         paper_id=paper_id,
         k=k,
         cohort_year=cohort_year,
         cohort_size=cohort_size,
         notes=notes,
+        distance=distance,
     )
 
 
@@ -210,7 +221,7 @@ def _unscored(
 
 
 def _explain(
-    raw: float,
+    raw_and_distance: tuple[float, float],
     percentile: float | None,
     cohort_size: int,
     cohort_year: int | None,
@@ -225,9 +236,12 @@ def _explain(
             f"More novel than {percentile:.0f}% of the {cohort_size} other scored {cohort_year} "
             "papers in the index."
         )
+    raw, distance = raw_and_distance
     parts.append(
-        f"Raw novelty {raw:.3f} = 1 - mean cosine to the {min(k, prior)} nearest of {prior} "
-        "earlier papers."
+        f"Novelty score {raw:.3f} = 1 - mean cosine to the {min(NEIGHBOURS, prior)} nearest of "
+        f"{prior} earlier papers, each weighted by its age (recent work counts fully, work a "
+        f"decade older about a third); plain distance {distance:.3f} = 1 - mean cosine to the "
+        f"{min(k, prior)} nearest."
     )
     if evidence:
         parts.append(

@@ -20,12 +20,22 @@ import numpy as np
 
 from search import periods
 from search.engine import Engine
-from search.novelty_scan import PriorScan, percentile_of, prior_knn
+from search.novelty_scan import (
+    AGE_DECAY,
+    AGE_FLOOR,
+    DISTANCE_K,
+    PriorScan,
+    percentile_of,
+    prior_knn,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_K = 10
-# Fewer prior papers than this (or than k) and the score says little: it is flagged.
+# Nearest earlier papers of the plain kNN distance (and the API's default k).
+DEFAULT_K = DISTANCE_K
+# Nearest earlier papers the novelty score weighs by age (search/novelty_scan.py).
+NEIGHBOURS = 20
+# Fewer prior papers than this (or than NEIGHBOURS) and the score says little: it is flagged.
 MIN_PRIOR = 20
 # A percentile ranks a paper among the other scored papers of its year; fewer than this and it
 # says nothing (8 papers of one author ranked against each other gave "0%" and "39%"), so none
@@ -35,16 +45,18 @@ MIN_COHORT = 50
 # Rows of later papers compared with new versions at a time.
 _COMPARE_BLOCK = 65_536
 COHORTS = "novelty-cohorts"
-# Recorded with the stored scores: percentiles stored under another rule (an index scored before
-# the cohort minimum was 50) are recomputed from the stored raws, with no new scan.
-PERCENTILE_RULE = f"same year, cohort >= {MIN_COHORT}"
+# Recorded with the stored scores. Scores stored under another method are rescored from scratch;
+# percentiles stored under another rule (an index scored before the cohort minimum was 50) are
+# recomputed from the stored scores, with no new scan.
+METHOD = f"{NEIGHBOURS}-NN, age weight {AGE_FLOOR} + {1 - AGE_FLOOR} x {AGE_DECAY}^years"
+PERCENTILE_RULE = f"{METHOD}; same year, cohort >= {MIN_COHORT}"
 
 # year -> (vids, raw scores) of the papers that calibrate that year.
 Cohorts = dict[int, tuple[np.ndarray, np.ndarray]]
 
 
 def score_all(engine: Engine, *, progress: bool = True) -> int:
-    """Score every dated paper (k=DEFAULT_K) from scratch and store the scores; returns how
+    """Score every dated paper from scratch and store the scores; returns how
     many papers have a score."""
     return refresh(engine, progress=progress, full=True)
 
@@ -62,9 +74,11 @@ def refresh(engine: Engine, *, progress: bool = False, full: bool = False) -> in
         known = view.vectors.slots_of(bounds[0]) >= 0
         bounds = tuple(column[known] for column in bounds)
         stored_at = store.novelty_generation()
-        changed = None if full or stored_at is None else store.changed_since(stored_at)
+        same_method = (store.novelty_rule() or "").startswith(f"{METHOD};")
+        rescore = full or stored_at is None or not same_method
+        changed = None if rescore else store.changed_since(stored_at)
         if changed is None:
-            scan = prior_knn(view.vectors, bounds, DEFAULT_K, progress=progress)
+            scan = prior_knn(view.vectors, bounds, NEIGHBOURS, progress=progress)
             how = "all papers"
         elif stored_at == generation:
             scan = _stored_scan(store, bounds)
@@ -108,14 +122,14 @@ def _refresh_lock(store) -> threading.Lock:
 def _stored_scan(store, bounds) -> PriorScan:
     """The stored scores laid out as a scan of the current dated papers (NaN where none)."""
     vids, _starts, _ends, years = bounds
-    state = store.novelty_state(DEFAULT_K)
-    scan = PriorScan.unscored(vids, years, np.zeros(len(vids), dtype=np.int64), DEFAULT_K)
+    state = store.novelty_state(NEIGHBOURS)
+    scan = PriorScan.unscored(vids, years, np.zeros(len(vids), dtype=np.int64), NEIGHBOURS)
     for i, vid in enumerate(vids.tolist()):
         held = state.get(vid)
         if held is None or held[0] is None:
             continue
-        raw, top, prior, kth, neighbours = held
-        scan.raw[i], scan.max_similarity[i] = raw, top
+        raw, top, prior, kth, neighbours, distance = held
+        scan.raw[i], scan.max_similarity[i], scan.distance[i] = raw, top, distance
         scan.kth_similarity[i] = -1.0 if kth is None else kth
         scan.prior_count[i] = prior
         scan.neighbours[i] = neighbours
@@ -132,9 +146,9 @@ def _updated_scan(engine: Engine, view, bounds, changed: np.ndarray, progress: b
     affected |= ~np.isfinite(scan.raw)  # never scored (e.g. just dated)
     if len(new):
         affected |= _closer_than_kth(view.vectors, vids, starts, ends, scan, new)
-    update = prior_knn(view.vectors, bounds, DEFAULT_K, only=vids[affected], progress=progress)
+    update = prior_knn(view.vectors, bounds, NEIGHBOURS, only=vids[affected], progress=progress)
     rows = np.flatnonzero(affected)
-    for name in ("raw", "max_similarity", "kth_similarity"):
+    for name in ("raw", "distance", "max_similarity", "kth_similarity"):
         getattr(scan, name)[rows] = getattr(update, name)[rows]
     scan.neighbours[rows] = update.neighbours[rows]
     scan.prior_count = update.prior_count  # counts move with every earlier paper added
@@ -157,7 +171,7 @@ def _closer_than_kth(vectors, vids, starts, ends, scan: PriorScan, new: np.ndarr
 
 def _rows(scan: PriorScan) -> list[tuple]:
     """Rows for the novelty table, percentiles within each year's eligible papers."""
-    eligible = np.isfinite(scan.raw) & (scan.prior_count >= max(DEFAULT_K, MIN_PRIOR))
+    eligible = np.isfinite(scan.raw) & (scan.prior_count >= max(NEIGHBOURS, MIN_PRIOR))
     cohorts: Cohorts = {}
     for year in np.unique(scan.years[eligible]).tolist():
         members = eligible & (scan.years == year)
@@ -172,7 +186,8 @@ def _rows(scan: PriorScan) -> list[tuple]:
         top = float(scan.max_similarity[i]) if np.isfinite(scan.max_similarity[i]) else None
         kth = float(scan.kth_similarity[i]) if np.isfinite(scan.kth_similarity[i]) else None
         neighbours = scan.neighbours[i][scan.neighbours[i] >= 0]
-        rows.append((vid, raw, top, int(scan.prior_count[i]), pct, kth, neighbours))
+        distance = float(scan.distance[i]) if np.isfinite(scan.distance[i]) else None
+        rows.append((vid, raw, top, int(scan.prior_count[i]), pct, kth, neighbours, distance))
     return rows
 
 
@@ -190,7 +205,7 @@ def load_cohorts(engine: Engine) -> Cohorts:
 
 def _read_cohorts(store) -> Cohorts:
     grouped: dict[int, list[tuple[int, float]]] = {}
-    for year, vid, raw in store.novelty_raws_by_year(max(DEFAULT_K, MIN_PRIOR)):
+    for year, vid, raw in store.novelty_raws_by_year(max(NEIGHBOURS, MIN_PRIOR)):
         grouped.setdefault(year, []).append((vid, raw))
     return {
         year: (np.array([v for v, _ in items], dtype=np.int64), np.array([r for _, r in items]))
@@ -215,10 +230,3 @@ def cohort_for(cohorts: Cohorts, year: int | None, vid: int | None) -> np.ndarra
         return np.zeros(0)
     vids, raws = cohorts[year]
     return np.sort(raws if vid is None else raws[vids != vid])
-    for cohort_year in sorted((y for y in cohorts if y <= year), reverse=True):
-        vids, raws = cohorts[cohort_year]
-        if vid is not None:
-            raws = raws[vids != vid]
-        if len(raws) >= MIN_COHORT:
-            return cohort_year, np.sort(raws)
-    return None, np.zeros(0)

@@ -13,7 +13,7 @@ from api.cli import main
 from models.errors import InvalidQueryError
 from search import periods
 from search.novelty import novelty_of_draft, novelty_of_paper, score_all
-from search.novelty_cohorts import MIN_COHORT, MIN_PRIOR, refresh
+from search.novelty_cohorts import METHOD, MIN_COHORT, MIN_PRIOR, NEIGHBOURS, refresh
 from tests.discovery_index import add_papers, cohort_engine, discovery_engine, seed_id, undated_copy
 
 CUTOFF = date(2023, 6, 30)
@@ -37,6 +37,7 @@ def _stored(engine) -> dict[str, tuple]:
 def _summary(result) -> tuple:
     return (
         result.raw,
+        result.distance,
         result.max_similarity,
         result.prior_count,
         [e.paper.id for e in result.evidence],
@@ -60,8 +61,8 @@ def test_adding_later_papers_changes_nothing_dated_before(engine):
     stored_after = _stored(engine)
     for p in early:
         assert _summary(novelty_of_paper(engine, p.id)) == before[p.id], p.id
-        raw, top, prior, pct = stored_after[p.id]
-        assert (raw, top, prior) == stored_before[p.id][:3], p.id
+        raw, top, prior, pct, distance = stored_after[p.id]
+        assert (raw, top, prior, distance) == (*stored_before[p.id][:3], stored_before[p.id][4])
         if p.year < CUTOFF.year:  # later years never move an earlier year's percentile
             assert pct == stored_before[p.id][3], p.id
     # A copy dated years later is another work, and sees its original; a copy within a year
@@ -104,25 +105,34 @@ def test_near_duplicate_of_earlier_paper_gets_low_novelty_and_names_the_original
 
 
 def test_scores_match_brute_force_over_prior_papers(engine):
-    """The blocked scan and the live FAISS path agree with a plain loop over the time rule."""
+    """The blocked scan and the live FAISS path agree with a plain loop over the time rule:
+    the novelty score weighs the 20 nearest earlier papers by age, 0.25 + 0.75 x 0.8^years."""
     score_all(engine, progress=False)
     stored = _stored(engine)
     papers = _dated(engine)
     store = engine.store
     vectors = store.embeddings([store.vid_of(p.id) for p in papers])
     spans = [periods.paper_bounds(p) for p in papers]
+    weighed_old_work = 0
     for i, paper in enumerate(papers):
         prior = [j for j, span in enumerate(spans) if span[1] < spans[i][0]]
-        raw, top, count, _pct = stored[paper.id]
+        raw, top, count, _pct, distance = stored[paper.id]
         assert count == len(prior)
         if not prior:
-            assert raw is None and top is None
+            assert raw is None and top is None and distance is None
             continue
-        sims = np.sort(vectors[prior] @ vectors[i])[::-1][:10]
-        assert raw == pytest.approx(1 - sims.mean(), abs=1e-5)
-        assert top == pytest.approx(sims[0], abs=1e-5)
+        sims = vectors[prior] @ vectors[i]
+        nearest = np.argsort(-sims, kind="stable")[:20]
+        years = np.array([(spans[i][0] - spans[prior[j]][1]).days / 365.25 for j in nearest])
+        weights = 0.25 + 0.75 * 0.8**years
+        assert raw == pytest.approx(1 - (sims[nearest] * weights).mean(), abs=1e-5)
+        assert distance == pytest.approx(1 - sims[nearest[:10]].mean(), abs=1e-5)
+        assert top == pytest.approx(sims[nearest[0]], abs=1e-5)
+        weighed_old_work += bool(weights.min() < 0.5)
         live = novelty_of_paper(engine, paper.id)
         assert live.raw == pytest.approx(raw, abs=1e-5) and live.prior_count == count
+        assert live.distance == pytest.approx(distance, abs=1e-5)
+    assert weighed_old_work > 20  # the age weights were put to the test, not all near 1
 
 
 def test_percentiles_rank_within_the_year(cohort):
@@ -211,17 +221,26 @@ def test_novelty_command_scores_all_one_paper_and_a_draft(engine, capsys):
     assert "YYYY-MM-DD" in capsys.readouterr().err
 
 
-def test_percentiles_stored_under_the_old_rule_are_withheld_on_the_next_refresh(engine):
+def test_scores_stored_under_the_old_rule_are_redone_on_the_next_refresh(engine):
     """An index scored when 5 papers made a cohort: its stored percentiles are recomputed from
-    the stored raws (no scan), and the small 2025 cohort loses them."""
+    the stored raws (no scan), and the small 2025 cohort loses them. Scores of the earlier
+    method (plain kNN, no distance column) are rescored from scratch."""
     store = engine.store
     refresh(engine)
     before = _stored(engine)
-    state = store.novelty_state(10)
-    old = [
-        (vid, raw, top, prior, 50.0, kth, nb) for vid, (raw, top, prior, kth, nb) in state.items()
+    old_method = [
+        (vid, 0.5, top, prior, 50.0, kth, nb, None)
+        for vid, (_raw, top, prior, kth, nb, _distance) in store.novelty_state(10).items()
     ]
-    store.save_novelty(old, generation=store.novelty_generation(), rule="")
+    store.save_novelty(old_method, generation=store.novelty_generation(), rule="same year")
+    refresh(engine)
+    assert _stored(engine) == before
+    state = store.novelty_state(NEIGHBOURS)
+    old = [
+        (vid, raw, top, prior, 50.0, kth, nb, distance)
+        for vid, (raw, top, prior, kth, nb, distance) in state.items()
+    ]
+    store.save_novelty(old, generation=store.novelty_generation(), rule=f"{METHOD}; any year")
     assert all(row[3] == 50.0 for row in _stored(engine).values())
     refresh(engine)
     after = _stored(engine)

@@ -213,7 +213,10 @@ def test_paper_page_shows_metadata_related_and_novelty_with_chart(client):
         r"percentile \(among \d+ papers? of 2023",
         novelty,
     )
-    assert re.search(r'<span class="value">0\.\d{3}</span><span class="name">raw score', novelty)
+    assert re.search(
+        r'<span class="value">0\.\d{3}</span><span class="name">novelty score', novelty
+    )
+    assert re.search(r'<span class="value">0\.\d{3}</span><span class="name">distance', novelty)
     evidence = re.findall(r'<span class="date">([^<]+)</span>', novelty.split("evidence", 1)[1])
     years = [int(d[-4:]) for d in evidence]
     assert len(years) == 5 and max(years) <= 2022  # only papers before 27 Mar 2023

@@ -57,9 +57,12 @@ def test_ids_to_vids_spans_chunks_and_skips_unknown_ids(store):
 def test_works_and_novelty_percentiles_span_chunks(store):
     vids = [v for _, v in store.ids_to_vids(f"p{i}" for i in range(MANY))]
     assert store.works_of(vids) == {}  # distinct titles: every record is a work of its own
-    store.save_novelty([(v, 0.5, 0.4, 3, float(v % 100), 0.3, [v]) for v in vids], generation=7)
+    rows = [(v, 0.5, 0.4, 3 + v % 2, float(v % 100), 0.3, [v], 0.25) for v in vids]
+    store.save_novelty(rows, generation=7)
     rows = store.novelty_percentiles(vids + [10**9])
     assert len(rows) == MANY and {r[0] for r in rows} == set(vids)
+    scores = store.novelty_scores(vids + [10**9], min_prior=4)
+    assert {r[0] for r in scores} == {v for v in vids if v % 2} and scores[0][2:] == (0.5, 0.25)
     assert store.novelty_generation() == 7
 
 

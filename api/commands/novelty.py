@@ -78,7 +78,11 @@ def _parse_date(text: str | None) -> date | None:
 def _print(result) -> None:
     pct = "n/a" if result.percentile is None else f"{result.percentile:.0f}%"
     raw = "n/a" if result.raw is None else f"{result.raw:.3f}"
-    print(f"novelty percentile: {pct}   raw: {raw}   earlier papers: {result.prior_count}")
+    distance = "n/a" if result.distance is None else f"{result.distance:.3f}"
+    print(
+        f"novelty percentile: {pct}   score: {raw}   distance: {distance}   "
+        f"earlier papers: {result.prior_count}"
+    )
     flags = [
         f
         for f, on in (
