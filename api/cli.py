@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "author": ("api.commands.author", "an author's profile"),
     "authors": ("api.commands.authors", "find authors by name prefix"),
     "eval-related": ("api.commands.eval_related", "related-paper quality on a citation graph"),
+    "eval-novelty": (
+        "api.commands.eval_novelty",
+        "novelty against a human label (Spearman, Kendall), with the kNN baseline",
+    ),
     "watch": ("api.commands.watch", "saved searches: add, list, remove, run (new papers)"),
     "serve": ("api.commands.serve", "run the HTTP API and web pages"),
 }

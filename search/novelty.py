@@ -170,7 +170,7 @@ def _score(
     distance, top = 1.0 - float(sims[:k].mean()), float(sims[0])
     too_few = len(prior) < max(k, NEIGHBOURS, MIN_PRIOR)
     # Evidence names each earlier work once, by its closest record.
-    shown = one_per_work(store, list(range(len(vids))), lambda i: int(vids[i]))[:EVIDENCE]
+    shown = one_per_work(store, list(range(min(k, len(vids)))), lambda i: int(vids[i]))[:EVIDENCE]
     papers = dict(store.papers_with_vids(vids[shown].tolist()))
     evidence = [Evidence(papers[int(vids[i])], float(sims[i])) for i in shown if vids[i] in papers]
     percentile, cohort_year, cohort_size = None, None, 0
