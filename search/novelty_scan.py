@@ -17,7 +17,8 @@ Two numbers come from the neighbours (nearest first):
   the paper's first. Work from the years just before counts fully and older work less: a paper
   close to last year's papers adds less than one close only to papers from a decade before. On
   novelty-dev (NeurIPS 2023 reviewers' technical novelty) it doubles the kNN measure's Spearman;
-  see README "Novelty". Both depend only on earlier papers and the two dates, never on later ones.
+  see README, "Novelty checked against reviewers". Both depend only on earlier papers and the
+  two dates, never on later ones.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from indexer.vector_index import VectorIndex
 
 QUERY_BLOCK = 512
 COLUMN_CHUNK = 8192
-# Chosen on novelty-dev 2023 (README "Novelty"); a plateau: every decay 0.5-0.9 with 20
-# neighbours did within 0.006 of it. Half-life of the decaying part: 3.1 years.
+# Chosen on novelty-dev 2023 (README "Novelty checked against reviewers"); a plateau: decays
+# 0.5-0.9 did within 0.003 of it, floors 0-0.5 within 0.01. Half-life of the decay: 3.1 years.
 DISTANCE_K = 10
 AGE_DECAY = 0.8
 AGE_FLOOR = 0.25
