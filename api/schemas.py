@@ -404,7 +404,9 @@ class NoveltyRequest(BaseModel):
     abstract: str = Field(min_length=1, description="the draft's abstract (max_query_chars)")
     # Not strict: the body is validated after json.loads, and a JSON date is ISO text.
     date: dt.date | None = Field(None, strict=False, description="ISO date, e.g. 2024-05-01")
-    k: int = Field(10, description="nearest earlier papers to compare with, 1 to max_k")
+    k: int = Field(
+        10, description="nearest earlier papers of the plain distance and the evidence, 1 to max_k"
+    )
 
 
 # ---- authors -----------------------------------------------------------------------------

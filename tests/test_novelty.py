@@ -46,7 +46,8 @@ def _summary(result) -> tuple:
 
 def test_adding_later_papers_changes_nothing_dated_before(engine):
     """Copies of every paper up to CUTOFF, dated after it, would be everyone's nearest neighbour
-    (cosine 1) if the future leaked in; the scores of papers up to CUTOFF must not move."""
+    (cosine 1, and the youngest, so the heaviest age weight) if the future leaked in; the
+    age-weighted scores, distances and evidence of papers up to CUTOFF must not move."""
     score_all(engine, progress=False)
     early = [p for p in _dated(engine) if periods.paper_bounds(p)[1] <= CUTOFF]
     assert len(early) > 30

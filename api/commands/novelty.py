@@ -20,7 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all", action="store_true", help="score every paper in the index and store the scores"
     )
-    parser.add_argument("-k", type=int, default=10, help="nearest prior papers (default 10)")
+    parser.add_argument(
+        "-k",
+        type=int,
+        default=10,
+        help="nearest prior papers of the plain distance and the evidence (default 10); the "
+        "novelty score always weighs the 20 nearest",
+    )
     add_json_flag(parser)
 
 

@@ -73,7 +73,13 @@ def related_papers(
     responses=error_responses(404, 422),
     summary="Novelty of a paper against earlier work",
 )
-def paper_novelty(paper_id: PaperId, engine: EngineDep, k: K = 10) -> dict:
+def paper_novelty(
+    paper_id: PaperId,
+    engine: EngineDep,
+    k: Annotated[
+        int, Query(description="nearest earlier papers of the plain distance and the evidence")
+    ] = 10,
+) -> dict:
     """How far the paper is from the papers published before it, with the closest ones."""
     return dump(NoveltyOut, novelty_of_paper(engine, paper_id, k=k))
 
