@@ -6,7 +6,7 @@ INDEX ?= paperscope-index
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install install-dev run test lint
+.PHONY: install install-dev run test test-extras lint
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ test: install-dev
 	@[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
 	$(PY) -m pytest
+
+# The optional extras' tests (Ray: a real local cluster), which `make test` skips without them.
+test-extras: install-dev
+	$(PIP) install -q --disable-pip-version-check torch==2.13.0 -e ".[dev,ray]"
+	$(PY) -m pytest tests/test_embed.py
 
 lint: install-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -15,6 +15,10 @@ from models.errors import PaperscopeError
 # `paperscope --help` does not pay for torch.
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("api.commands.ingest", "add papers from metadata dumps to the index"),
+    "embed": (
+        "api.commands.embed",
+        "embed dumps into Parquet shards (here or on Ray), for `ingest --embeddings`",
+    ),
     "export-embeddings": (
         "api.commands.export_embeddings",
         "write the index's vectors as Parquet, for `ingest --embeddings`",

@@ -162,27 +162,53 @@ def export(
 ) -> int:
     """Write (ids, text hashes, vectors) batches as Parquet files plus embeddings.json; returns
     the rows written. Files are written under temporary names and renamed."""
+    meta = description(model, dim, max_windows)
+    written = 0
+    for part, (ids, hashes, vectors) in enumerate(rows):
+        written += write_part(folder, part, ids, hashes, vectors, meta)
+    describe(folder, meta, written)
+    return written
+
+
+def description(model: str, dim: int, max_windows: int) -> dict:
+    """What made the vectors, as embeddings.json and each file's metadata hold it."""
+    return {"model": model, "dim": dim, "max_windows": max_windows, "normalized": True}
+
+
+def part_path(folder: Path, part: int) -> Path:
+    return Path(folder) / f"part-{part:05d}.parquet"
+
+
+def write_part(
+    folder: Path, part: int, ids: list[str], hashes: list[str], vectors: np.ndarray, meta: dict
+) -> int:
+    """Write one Parquet file (id, text_hash, vector) under a temporary name, then rename it into
+    place, so that a file that exists is complete; returns its rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"model": model, "dim": dim, "max_windows": max_windows, "normalized": True}
+    dim = int(meta["dim"])
     schema = pa.schema(
         [("id", pa.string()), ("text_hash", pa.string()), ("vector", pa.list_(pa.float32(), dim))],
         metadata={"paperscope": json.dumps(meta)},
     )
-    written = 0
-    for part, (ids, hashes, vectors) in enumerate(rows):
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim)
-        table = pa.Table.from_arrays(
-            [pa.array(ids, pa.string()), pa.array(hashes, pa.string()), column], schema=schema
-        )
-        final = folder / f"part-{part:05d}.parquet"
-        tmp = folder / f".{final.name}.tmp"
-        pq.write_table(table, tmp)
-        tmp.replace(final)
-        written += len(ids)
-    (folder / DESCRIPTION).write_text(json.dumps(meta | {"rows": written}, indent=2))
-    return written
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), dim)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim)
+    table = pa.Table.from_arrays(
+        [pa.array(ids, pa.string()), pa.array(hashes, pa.string()), column], schema=schema
+    )
+    final = part_path(folder, part)
+    tmp = folder / f".{final.name}.tmp"
+    pq.write_table(table, tmp)
+    tmp.replace(final)
+    return len(ids)
+
+
+def describe(folder: Path, meta: dict, rows: int, **extra) -> None:
+    """Write embeddings.json (under a temporary name, then renamed)."""
+    path = Path(folder) / DESCRIPTION
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(meta | {"rows": rows} | extra, indent=2), encoding="utf-8")
+    tmp.replace(path)

@@ -100,8 +100,8 @@ def ingest(
         )
 
     try:
-        records = _records(files, fmt, mapping, keep_title_only, report)
-        _pipeline(store, encoder, _batches(records, batch_size), report, advance, embeddings)
+        records = read_records(files, fmt, mapping, keep_title_only, report)
+        _pipeline(store, encoder, batched(records, batch_size), report, advance, embeddings)
     finally:
         bar.close()
     store.flush()
@@ -116,16 +116,18 @@ def ingest_papers(
     """Add or update Paper records built elsewhere (the HTTP API) through the same path as files."""
     started = time.perf_counter()
     report = IngestReport(read=len(papers))
-    _pipeline(store, encoder, _batches(papers, batch_size), report, lambda count: None)
+    _pipeline(store, encoder, batched(papers, batch_size), report, lambda count: None)
     store.sync_derived()  # seen by searches now; written out in the background later
     report.seconds = time.perf_counter() - started
     log.info("ingest_papers: %s", report.to_dict())
     return report
 
 
-def _records(
+def read_records(
     files: list[Path], fmt: str | None, mapping, keep_title_only: bool, report: IngestReport
 ) -> Iterator[Paper]:
+    """The readable records of `files`, in order; skips (and unreadable files) are counted in
+    `report`. The one skip-and-count rule of ingest and embed."""
     for path in files:
         try:
             items = read_papers(
@@ -143,7 +145,7 @@ def _records(
                 yield item
 
 
-def _batches(records: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+def batched(records: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
     """Group records; records sharing an id inside a batch are merged into one."""
     batch: dict[str, Paper] = {}
     for paper in records:
