@@ -62,3 +62,15 @@ def test_a_bad_setting_fails_at_start_up_naming_the_variable(
     assert main(["serve", "--index", "nowhere"]) == 2
     err = capsys.readouterr().err
     assert f"{variable}={value!r}" in err and said in err
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path):
+    """`paperscope stats --json | head -0`: no traceback, the status of a closed pipe."""
+    from indexer.store import Store
+
+    Store.create_or_open(tmp_path / "index", "all-MiniLM-L6-v2", 384)
+    command = [sys.executable, "-m", "api.cli", "stats", "--index", str(tmp_path / "index")]
+    child = subprocess.Popen([*command, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # long before the child, still importing, writes a byte
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 141 and b"Traceback" not in err, err.decode()
