@@ -25,6 +25,7 @@ PAPERSCOPE = [sys.executable, "-m", "api.cli"]
 
 
 def embed(corpus: Path, out: Path, extra: list[str]) -> float:
+    """Run `paperscope embed` into a fresh `out`; returns its wall seconds."""
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     subprocess.run(
@@ -36,12 +37,14 @@ def embed(corpus: Path, out: Path, extra: list[str]) -> float:
 
 
 def main() -> None:
+    """Embed the corpus each way, compare the vectors, then the top-10 lists."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scifact", type=Path, default=DEFAULT_SCIFACT)
     parser.add_argument("--limit", type=int, default=None, help="first N documents only")
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--plain-index", type=Path, default=None, help="a plain SciFact ingest")
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="as for embed")
     args = parser.parse_args()
     from indexer import embeddings_io
 
@@ -54,14 +57,15 @@ def main() -> None:
         corpus = sliced
     rows = []
     base_dir = args.workdir / "local"
-    base = embed(corpus, base_dir, [])
+    device = ["--device", args.device] if args.device else []
+    base = embed(corpus, base_dir, device)
     n = len(embeddings_io.read(base_dir))
     rows.append(["1 process (baseline)", n, f"{base:.0f}", f"{n / base:.1f}", "1.00", "-"])
     local = embeddings_io.read(base_dir)
     ray_dir = None
     for actors in args.actors:
         ray_dir = args.workdir / f"ray-{actors}"
-        seconds = embed(corpus, ray_dir, ["--ray", "local", "--actors", str(actors)])
+        seconds = embed(corpus, ray_dir, ["--ray", "local", "--actors", str(actors), *device])
         got = embeddings_io.read(ray_dir)
         ids = list(local.ids)
         a = np.stack([local.vectors[local.ids[i]] for i in ids])

@@ -72,6 +72,8 @@ class EmbedSettings:
 
     model: str
     max_windows: int
+    precision: str = "auto"
+    device: str | None = None
     shard_rows: int = SHARD_ROWS
     fmt: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)
@@ -81,6 +83,8 @@ class EmbedSettings:
         return {
             "model": self.model,
             "max_windows": self.max_windows,
+            "precision": self.precision,
+            "device": self.device,
             "shard_rows": self.shard_rows,
             "format": self.fmt,
             "map": self.mapping,
@@ -96,27 +100,22 @@ class ShardEncoder:
         self,
         settings: EmbedSettings,
         *,
-        device: str | None = None,
-        precision: str = "auto",
         batch_size: int = 64,
         ray_address: str | None = None,
         actors: int = 1,
     ) -> None:
-        self.settings, self.device, self.batch_size = settings, device, batch_size
-        self.precision = precision
+        self.settings, self.device, self.batch_size = settings, settings.device, batch_size
         self.ray_address, self.actors = ray_address, actors
         self._encoder = None
-        self.dim: int | None = None
         if ray_address is None:
             from models.encoder import load_encoder
 
             self._encoder = load_encoder(
                 settings.model,
-                device=device,
-                precision=precision,
+                device=settings.device,
+                precision=settings.precision,
                 max_windows=settings.max_windows,
             )
-            self.dim = self._encoder.dim
             self.workers = f"1 process ({self._encoder.device})"
             self.wave_shards = 1
         else:
@@ -161,7 +160,7 @@ class ShardEncoder:
             fn_constructor_kwargs={
                 "model": self.settings.model,
                 "device": self.device,
-                "precision": self.precision,
+                "precision": self.settings.precision,
                 "max_windows": self.settings.max_windows,
                 "batch_size": self.batch_size,
             },
@@ -173,10 +172,7 @@ class ShardEncoder:
         )
         out = dataset.to_pandas()
         order = np.argsort(out["row"].to_numpy())
-        vectors = np.stack(out["vector"].to_numpy()[order]).astype(np.float32)
-        if self.dim is None:
-            self.dim = int(vectors.shape[1])
-        return vectors
+        return np.stack(out["vector"].to_numpy()[order]).astype(np.float32)
 
 
 class RayEncoder:
@@ -260,6 +256,10 @@ def embed_files(
     finally:
         bar.close()
     rows = state["rows"]
+    if state["meta"] is None and rows:
+        # Every shard was there already (a run stopped after its last shard): describe them.
+        meta = embeddings_io.part_description(embeddings_io.part_path(out, 0))
+        embeddings_io.describe(out, meta, rows)
     report.read = counts.read
     report.skipped = dict(counts.skipped)
     if rows == 0:

@@ -176,7 +176,19 @@ def description(model: str, dim: int, max_windows: int) -> dict:
 
 
 def part_path(folder: Path, part: int) -> Path:
+    """The file name of Parquet part `part` in `folder`."""
     return Path(folder) / f"part-{part:05d}.parquet"
+
+
+def part_description(path: Path) -> dict:
+    """The model, dim and max_windows a Parquet part was written with (its schema metadata)."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).metadata or {}
+    try:
+        return json.loads(metadata[b"paperscope"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"{path}: no paperscope metadata ({exc})") from exc
 
 
 def write_part(
@@ -206,9 +218,9 @@ def write_part(
     return len(ids)
 
 
-def describe(folder: Path, meta: dict, rows: int, **extra) -> None:
+def describe(folder: Path, meta: dict, rows: int) -> None:
     """Write embeddings.json (under a temporary name, then renamed)."""
     path = Path(folder) / DESCRIPTION
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(meta | {"rows": rows} | extra, indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps(meta | {"rows": rows}, indent=2), encoding="utf-8")
     tmp.replace(path)

@@ -80,7 +80,8 @@ CREATE TABLE IF NOT EXISTS novelty (
     prior_count INTEGER NOT NULL,
     percentile REAL,
     generation INTEGER NOT NULL,
-    -- The k-th nearest prior similarity and the vids of the nearest prior papers (int64 LE):
+    -- The 20th (NEIGHBOURS-th) nearest prior similarity and the vids of the nearest prior
+    -- papers (int64 LE):
     -- what an incremental update needs to know which scores a write can change.
     kth_similarity REAL,
     neighbours BLOB,

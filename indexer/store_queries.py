@@ -300,7 +300,7 @@ class StoreQueries:
 
     def novelty_scores(
         self, vids: Iterable[int], min_prior: int
-    ) -> list[tuple[int, int, float, float]]:
+    ) -> list[tuple[int, int, float, float | None]]:
         """(vid, year, raw, distance) of the papers among `vids` whose stored score had enough
         earlier papers to mean something (`min_prior`), for checks against human labels."""
         return self._rows_in(

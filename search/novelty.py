@@ -161,7 +161,12 @@ def _score(
     sims = neighbour_similarities(vectors, vector, vids)
     order = np.lexsort((vids, -sims))
     sims, vids = sims[order], vids[order]
-    ends = store.date_ends(vids[:NEIGHBOURS].tolist())
+    ends = store.date_ends(vids.tolist())
+    # A neighbour removed since `prior` was read has no date now: it is left out.
+    present = np.array([int(v) in ends for v in vids])
+    sims, vids = sims[present], vids[present]
+    if not len(vids):
+        return _unscored(paper_id, published, "no earlier paper could be compared", k, year=year)
     ages = (
         np.array([(start - date.fromisoformat(ends[int(v)])).days for v in vids[:NEIGHBOURS]])
         / DAYS_PER_YEAR

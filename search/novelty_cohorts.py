@@ -97,15 +97,20 @@ def refresh(engine: Engine, *, progress: bool = False, full: bool = False) -> in
 
 
 def ensure_fresh(engine: Engine) -> bool:
-    """Start a background refresh when the stored scores lag behind the index; True when they
-    are current now."""
+    """Start a background refresh when the stored scores lag behind the index or were stored
+    under another method or percentile rule (an index made by an older version, which `serve`
+    must bring up to date too); True when they are current now."""
     store = engine.store
-    if store.novelty_generation() == store.generation():
+    if store.novelty_generation() == store.generation() and _current_rule(store):
         return True
     lock = _refresh_lock(store)
     if engine.background_novelty and not lock.locked():
         threading.Thread(target=_refresh_quietly, args=(engine,), daemon=True).start()
     return False
+
+
+def _current_rule(store) -> bool:
+    return store.novelty_rule() == PERCENTILE_RULE
 
 
 def _refresh_quietly(engine: Engine) -> None:
@@ -195,7 +200,8 @@ def load_cohorts(engine: Engine) -> Cohorts:
     """The stored scores by year (as of the last refresh; one is started when they lag)."""
     store = engine.store
     ensure_fresh(engine)
-    stored_at = store.novelty_generation()
+    # A refresh under a new rule keeps the generation: the rule is part of the key.
+    stored_at = (store.novelty_generation(), store.novelty_rule())
     held = store.cached(COHORTS, lambda: (stored_at, _read_cohorts(store)))
     if held[0] != stored_at:  # a refresh finished since: read the new scores
         held = (stored_at, _read_cohorts(store))

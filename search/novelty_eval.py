@@ -30,7 +30,6 @@ class Labels:
     """The label of each readable record that has one, and why the others have none."""
 
     values: dict[str, float]
-    read: int
     missing: Counter = field(default_factory=Counter)
 
 
@@ -55,6 +54,7 @@ class NoveltyEvalReport:
     baseline: Correlation
     labelled: int
     unscored: int
+    not_in_index: int
     by_year: dict[int, tuple[Correlation, Correlation]]
     seconds: float
 
@@ -65,6 +65,7 @@ class NoveltyEvalReport:
             "baseline": self.baseline.to_dict(),
             "labelled": self.labelled,
             "unscored": self.unscored,
+            "not_in_index": self.not_in_index,
             "by_year": {
                 str(year): {"method": m.to_dict(), "baseline": b.to_dict()}
                 for year, (m, b) in sorted(self.by_year.items())
@@ -78,12 +79,10 @@ def read_labels(paths: Sequence[Path], label: str) -> Labels:
     no paper field takes); records without a numeric label are counted by reason."""
     values: dict[str, float] = {}
     missing: Counter = Counter()
-    read = 0
     for path in paths:
         for item in read_papers(Path(path)):
             if isinstance(item, Skip):
                 continue
-            read += 1
             value = item.extra.get(label)
             if value is None or value == "":
                 missing["no label"] += 1
@@ -101,7 +100,7 @@ def read_labels(paths: Sequence[Path], label: str) -> Labels:
         raise BadInputError(
             f"no record of {', '.join(map(str, paths))} has a numeric {label!r} field"
         )
-    return Labels(values, read, missing)
+    return Labels(values, missing)
 
 
 def correlation(score: np.ndarray, label: np.ndarray) -> Correlation:
@@ -126,30 +125,36 @@ def evaluate_novelty(
     started = time.perf_counter()
     refresh(engine, progress=progress)
     store = engine.store
-    vids = {stored.vid: pid for pid, stored in store.stored(list(labels.values)).items()}
-    rows = store.novelty_scores(list(vids), max(NEIGHBOURS, MIN_PRIOR))
-    kept = [r for r in rows if years is None or r[1] in years]
-    scored = [r for r in kept if r[2] is not None and r[3] is not None]
+    found = store.stored(list(labels.values))
+    kept = {pid: p for pid, p in found.items() if years is None or p.paper.year in years}
+    # A record merged into a work is scored as the work, under the work's first record.
+    first = store.works_of([p.vid for p in kept.values()])
+    work = {pid: first.get(p.vid, p.vid) for pid, p in kept.items()}
+    stored = {r[0]: r for r in store.novelty_scores(set(work.values()), max(NEIGHBOURS, MIN_PRIOR))}
+    rows = [
+        (pid, kept[pid].paper.year, stored[w][2], stored[w][3])
+        for pid, w in work.items()
+        if w in stored and stored[w][3] is not None
+    ]
     by_year: dict[int, tuple[Correlation, Correlation]] = {}
-    for year in sorted({r[1] for r in scored}):
-        subset = [r for r in scored if r[1] == year]
-        by_year[year] = _pair(subset, vids, labels)
-    method, baseline = _pair(scored, vids, labels)
+    for year in sorted({r[1] for r in rows}):
+        by_year[year] = _pair([r for r in rows if r[1] == year], labels)
+    method, baseline = _pair(rows, labels)
     return NoveltyEvalReport(
         label=label,
         method=method,
         baseline=baseline,
         labelled=len(kept),
-        unscored=len(kept) - len(scored),
+        unscored=len(kept) - len(rows),
+        not_in_index=len(labels.values) - len(found),
         by_year=by_year,
         seconds=time.perf_counter() - started,
     )
 
 
-def _pair(
-    rows: list[tuple], vids: dict[int, str], labels: Labels
-) -> tuple[Correlation, Correlation]:
-    truth = np.array([labels.values[vids[r[0]]] for r in rows])
+def _pair(rows: list[tuple], labels: Labels) -> tuple[Correlation, Correlation]:
+    """(method, baseline) correlations of rows (id, year, raw, distance) with the label."""
+    truth = np.array([labels.values[r[0]] for r in rows])
     method = np.array([r[2] for r in rows], dtype=np.float64)
     baseline = np.array([r[3] for r in rows], dtype=np.float64)
     return correlation(method, truth), correlation(baseline, truth)

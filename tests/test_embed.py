@@ -86,8 +86,10 @@ def test_embed_command_writes_shards_and_refuses_a_foreign_folder(corpus, tmp_pa
     report = json.loads(capsys.readouterr().out)
     assert report["embedded"] == DOCS and report["shards_written"] == 2
     assert report["workers"].startswith("1 process")
+    (out / "embeddings.json").unlink()  # as if stopped after the last shard, before this file
     assert main(["embed", str(path), "--out", str(out), "--shard-rows", "25", "-q"]) == 0
     assert "0 papers in 0 shards (2 already done)" in capsys.readouterr().out
+    assert json.loads((out / "embeddings.json").read_text())["rows"] == DOCS
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "part-00000.parquet").write_bytes(b"")

@@ -87,14 +87,14 @@ def test_memory_stays_flat_at_most_three_batches_ahead(tmp_path, monkeypatch):
     read = [0]
     import indexer.ingest as ingest_module
 
-    original = ingest_module._records
+    original = ingest_module.read_records
 
     def counting(*args, **kwargs):
         for paper in original(*args, **kwargs):
             read[0] += 1
             yield paper
 
-    monkeypatch.setattr(ingest_module, "_records", counting)
+    monkeypatch.setattr(ingest_module, "read_records", counting)
     watcher = WatchingEncoder(tmp_path / "idx", read)
     store = _store(tmp_path, watcher)
     report = ingest(store, watcher, [source], fmt="jsonl", batch_size=10, progress=False)

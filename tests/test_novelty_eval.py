@@ -33,8 +33,9 @@ def _slice(source, out, keep, limit: int) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def files(shared_data, tmp_path_factory):
-    """40 NeurIPS 2022 and 40 2023 papers with reviewers' scores (2 of them stripped of it),
-    and 120 paperlists papers of 2016-2021 as their prior work."""
+    """40 NeurIPS 2022 and 40 2023 papers with reviewers' scores (2 stripped of it, 1 made
+    unreadable, 1 dated before all prior work), and 120 paperlists papers of 2016-2021 as
+    their prior work."""
     folder = tmp_path_factory.mktemp("novelty-eval")
     dev = shared_data / "novelty-dev" / "neurips-2022-2023.jsonl.gz"
     labelled = _slice(dev, folder / "a.jsonl", lambda r: r["published"] < "2023", 40)
@@ -42,6 +43,7 @@ def files(shared_data, tmp_path_factory):
     for record in labelled[:2]:
         record.pop(LABEL)
     labelled[2][LABEL] = "n/a"
+    labelled[3]["published"] = "1990-06-01"  # nothing earlier to compare with: not scored
     papers = folder / "labelled.jsonl"
     papers.write_text("".join(json.dumps(r) + "\n" for r in labelled), encoding="utf-8")
     prior = folder / "prior.jsonl"
@@ -60,7 +62,8 @@ def test_eval_novelty_reports_both_scores_as_computed_by_hand(files, tmp_path, c
         "no label": 2,
         "label not a number": 1,
     }
-    truth = {r["id"]: float(r[LABEL]) for r in labelled[3:]}
+    assert (out["labelled"], out["unscored"], out["not_in_index"]) == (77, 1, 0)
+    truth = {r["id"]: float(r[LABEL]) for r in labelled[4:]}
 
     # By hand: every dated paper's earlier papers under the interval rule, then both scores.
     store = Store.open(index)
@@ -82,13 +85,14 @@ def test_eval_novelty_reports_both_scores_as_computed_by_hand(files, tmp_path, c
         by_year[year].append((method, baseline, truth[ids[vid]]))
     everything = by_year[2022] + by_year[2023]
     method, baseline, label = (np.array(column) for column in zip(*everything, strict=True))
-    assert out["method"]["n"] == out["baseline"]["n"] == len(truth) == 77
+    assert out["method"]["n"] == out["baseline"]["n"] == len(truth) == 76
     assert out["method"]["spearman"] == pytest.approx(spearmanr(method, label)[0], abs=1e-4)
     assert out["method"]["kendall"] == pytest.approx(kendalltau(method, label)[0], abs=1e-4)
     assert out["baseline"]["spearman"] == pytest.approx(spearmanr(baseline, label)[0], abs=1e-4)
     assert out["baseline"]["kendall"] == pytest.approx(kendalltau(baseline, label)[0], abs=1e-4)
     # The NeurIPS 2022 papers are prior work of the 2023 ones, so the two years differ.
     assert out["by_year"]["2023"]["method"]["n"] == len(by_year[2023]) == 40
+    assert out["by_year"]["2022"]["method"]["n"] == len(by_year[2022]) == 36
     assert out["method"]["spearman"] != out["baseline"]["spearman"]
 
     # A rerun on the kept index embeds nothing; --year keeps one year; the table names both.

@@ -23,7 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--actors", type=int, default=1, help="Ray actors, each with one encoder (default 1)"
     )
     parser.add_argument(
-        "--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available"
+        "--device",
+        choices=("cpu", "cuda"),
+        default=None,
+        help="in this process: cuda when available, else cpu; on Ray: cpu unless cuda is given "
+        "(then one GPU per actor)",
     )
     parser.add_argument("--format", dest="fmt", default=None, help="as for ingest")
     parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN")
@@ -55,6 +59,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     job = EmbedSettings(
         model=canonical_model_name(settings.model),
         max_windows=args.max_windows,
+        precision=settings.precision,
+        device=args.device,
         shard_rows=args.shard_rows or SHARD_ROWS,
         fmt=args.fmt,
         mapping=parse_mapping(args.map),
@@ -62,8 +68,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     encoder = ShardEncoder(
         job,
-        device=args.device,
-        precision=settings.precision,
         batch_size=args.batch_size,
         ray_address=args.ray,
         actors=args.actors,

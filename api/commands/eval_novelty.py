@@ -73,8 +73,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     print(
-        f"{args.label}: {result.labelled} labelled papers, {result.unscored} without enough "
-        f"earlier work; {report.read} records read ({report.added} new)"
+        f"{args.label}: {result.labelled} labelled papers in the index, {result.unscored} of them "
+        f"undated or with under 20 earlier papers (not scored), {result.not_in_index} not "
+        f"ingested; {report.read} records read ({report.added} new)"
     )
     if labels.missing:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(labels.missing.items()))
