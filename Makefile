@@ -28,10 +28,12 @@ test: install-dev
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
 	$(PY) -m pytest
 
-# The optional extras' tests (Ray: a real local cluster), which `make test` skips without them.
+# The optional extras' tests, which `make test` skips without them: Ray (a real local cluster)
+# and Qdrant (local mode, in-process): its own tests, then the API module on the Qdrant backend.
 test-extras: install-dev
-	$(PIP) install -q --disable-pip-version-check torch==2.13.0 -e ".[dev,ray]"
-	$(PY) -m pytest tests/test_embed.py
+	$(PIP) install -q --disable-pip-version-check torch==2.13.0 -e ".[dev,ray,qdrant]"
+	$(PY) -m pytest tests/test_embed.py tests/test_qdrant_backend.py
+	$(PY) -m pytest tests/test_api.py -k qdrant
 
 lint: install-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

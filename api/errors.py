@@ -13,6 +13,7 @@ from starlette.routing import Match
 from models.errors import (
     BadInputError,
     ForbiddenError,
+    IndexBusyError,
     IndexMismatchError,
     InvalidQueryError,
     ModelLoadError,
@@ -29,6 +30,7 @@ STATUS_BY_CLASS: tuple[tuple[type[PaperscopeError], int], ...] = (
     (ForbiddenError, 403),
     (NotFoundError, 404),
     (IndexMismatchError, 409),
+    (IndexBusyError, 409),
     (InvalidQueryError, 422),
     (BadInputError, 400),
     (ModelLoadError, 503),

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from indexer import qdrant_vectors
+from indexer.backend import BackendConfig
 from indexer.bm25 import Corpus, Segment
 from indexer.files import load_array, publish, remove, save_array, temporary_folder
 from indexer.keyword_index import KeywordIndex
@@ -60,6 +62,8 @@ BUILD_CHUNK = 50_000
 # Keyword segments an index keeps before the ones after the first are folded into one.
 MAX_SEGMENTS = 8
 LOCK_NAME = ".derived.lock"
+# The vector kind of an index whose vectors a Qdrant collection holds (indexer.backend).
+QDRANT = "qdrant"
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ class DerivedView:
     @property
     def ann_tail(self) -> int:
         """Slots searched exactly because HNSW does not cover them yet."""
-        return 0 if self.vectors.kind == "flat" else self.vectors.slots - self.vectors.ann_rows
+        if self.vectors.kind in ("flat", QDRANT):
+            return 0
+        return self.vectors.slots - self.vectors.ann_rows
 
 
 def kind_outgrown(entry: dict, papers: int) -> bool:
@@ -88,6 +94,7 @@ def kind_outgrown(entry: dict, papers: int) -> bool:
     full build, the only one besides `reindex`)."""
     return (
         is_current(entry)
+        and entry["kind"] != QDRANT
         and entry.get("requested", "auto") == "auto"
         and choose_kind("auto", papers) != entry["kind"]
     )
@@ -115,11 +122,19 @@ def build(store: Store, requested: str) -> dict:
     saved). Memory holds one chunk of rows and the keyword postings, not a copy of the vectors."""
     index_dir, dim = store.index_dir, store.dim
     build_id = uuid.uuid4().hex[:10]
+    backend = store.backend
     with store.read_snapshot() as snap:
         generation = snap.generation()
-        kind = choose_kind(requested, snap.embedding_count())
-        vec_name = f"vectors-{build_id}.f32"
-        slot_vids = _write_rows(index_dir / vec_name, snap.iter_embeddings(), dim)
+        if backend.name == QDRANT:
+            kind, vec_name = QDRANT, None
+            collection = f"{backend.prefix}{build_id}"
+            connection = qdrant_vectors.connect(backend, index_dir)
+            qdrant_vectors.create_collection(connection, collection, dim)
+            slot_vids = qdrant_vectors.append(connection, collection, snap.iter_embeddings(), 0)
+        else:
+            kind = choose_kind(requested, snap.embedding_count())
+            vec_name = f"vectors-{build_id}.f32"
+            slot_vids = _write_rows(index_dir / vec_name, snap.iter_embeddings(), dim)
         segments, text_vids = [], []
         for vids, titles, abstracts in snap.iter_texts(BUILD_CHUNK):
             segments.append(Segment.build(KeywordIndex.tokenize_documents(titles, abstracts)))
@@ -144,7 +159,9 @@ def build(store: Store, requested: str) -> dict:
         "ann": None,
         "ann_rows": 0,
     }
-    if kind != "flat":
+    if kind == QDRANT:
+        entry["collection"], entry["ann_rows"] = collection, len(slot_vids)
+    elif kind != "flat":
         entry["ann"], entry["ann_rows"] = _write_ann(store, entry, None, 0)
     log.info(
         "built %s derived indexes of %d papers (generation %d)", kind, len(slot_vids), generation
@@ -230,15 +247,24 @@ class SegmentCache:
             return self.anns[name]
 
 
-def load(index_dir: Path, entry: dict, cache: SegmentCache) -> DerivedView:
+def load(index_dir: Path, entry: dict, cache: SegmentCache, backend: BackendConfig) -> DerivedView:
     """A view of exactly the entry's files (as of the entry's generation)."""
     table = SlotTable.of(load_array(index_dir / entry["slots"]))
     cache.keep({part["dir"] for part in entry["keyword"]})
     segments = [cache.segment(index_dir, part["dir"]) for part in entry["keyword"]]
     if sum(s.size for s in segments) != table.size or int(entry["rows"]) != table.size:
         raise RuntimeError(f"derived files of {index_dir} disagree: run `paperscope reindex`")
+    if entry["kind"] == QDRANT:
+        vectors = _qdrant_view(index_dir, entry, table, backend)
+    else:
+        vectors = _local_view(index_dir, entry, table, cache)
+    keywords = KeywordIndex(Corpus(segments, table.alive), table)
+    return DerivedView(int(entry["generation"]), entry, vectors, keywords)
+
+
+def _local_view(index_dir: Path, entry: dict, table: SlotTable, cache: SegmentCache):
     ann = cache.ann(index_dir, entry["ann"], entry["kind"]) if entry.get("ann") else None
-    vectors = VectorIndex(
+    return VectorIndex(
         entry["kind"],
         _matrix(index_dir, entry),
         np.zeros((0, int(entry["dim"])), dtype=np.float32),
@@ -246,8 +272,21 @@ def load(index_dir: Path, entry: dict, cache: SegmentCache) -> DerivedView:
         ann,
         int(entry.get("ann_rows", 0)) if ann is not None else 0,
     )
-    keywords = KeywordIndex(Corpus(segments, table.alive), table)
-    return DerivedView(int(entry["generation"]), entry, vectors, keywords)
+
+
+def _qdrant_view(index_dir: Path, entry: dict, table: SlotTable, backend: BackendConfig):
+    rows, dim = int(entry["rows"]), int(entry["dim"])
+    return qdrant_vectors.QdrantVectors(
+        QDRANT,
+        np.zeros((0, dim), dtype=np.float32),
+        np.zeros((0, dim), dtype=np.float32),
+        table,
+        None,
+        rows,
+        connection=qdrant_vectors.connect(backend, index_dir),
+        collection=entry["collection"],
+        marked=np.flatnonzero(table.slot_vids[:rows] < 0),
+    )
 
 
 def catch_up(store: Store, view: DerivedView) -> DerivedView | None:
@@ -285,8 +324,15 @@ def compact(store: Store, view: DerivedView, entry_on_disk: dict) -> dict | None
     entry = dict(view.entry)
     rows = int(entry["rows"])
     vectors = view.vectors
+    if entry["kind"] == QDRANT:
+        connection = qdrant_vectors.connect(store.backend, index_dir)
+        chunk = (vectors.slot_vids[rows:], vectors.extra)
+        qdrant_vectors.append(connection, entry["collection"], [chunk], rows)
+        # The stored slots that died since: later searches leave them out.
+        qdrant_vectors.mark_dead(connection, entry["collection"], vectors.unmarked)
     if vectors.slots > rows:
-        _append_rows(index_dir / entry["vectors"], rows, vectors.extra, vectors.dim)
+        if entry["kind"] != QDRANT:
+            _append_rows(index_dir / entry["vectors"], rows, vectors.extra, vectors.dim)
         persisted = len(entry["keyword"])
         segments = view.keywords.corpus.segments
         fresh = Segment.concat(segments[persisted:])
@@ -304,7 +350,9 @@ def compact(store: Store, view: DerivedView, entry_on_disk: dict) -> dict | None
     entry["generation"] = view.generation
     entry["slots"] = _save_slots(index_dir, entry["build"], view.generation, vectors.slot_vids)
     tail = entry["rows"] - int(entry.get("ann_rows", 0))
-    if entry["kind"] != "flat" and tail >= max(
+    if entry["kind"] == QDRANT:
+        entry["ann_rows"] = entry["rows"]
+    elif entry["kind"] != "flat" and tail >= max(
         ANN_TAIL_ROWS, ANN_TAIL_SHARE * int(entry.get("ann_rows", 0))
     ):
         base = (
@@ -333,10 +381,19 @@ def files_of(entry: dict) -> set[str]:
     """Every file and folder name an entry refers to."""
     if not is_current(entry):
         return set()
-    names = {entry["vectors"], entry["slots"], *(part["dir"] for part in entry["keyword"])}
-    if entry.get("ann"):
-        names.add(entry["ann"])
+    names = {entry["slots"], *(part["dir"] for part in entry["keyword"])}
+    names |= {entry[key] for key in ("vectors", "ann") if entry.get(key)}
     return names
+
+
+def drop_unnamed_collections(store: Store, entry: dict, previous: dict) -> None:
+    """The Qdrant counterpart of remove_unnamed: collections of this index that neither entry
+    names are dropped."""
+    if store.backend.name != QDRANT:
+        return
+    keep = {e.get("collection") for e in (entry, previous) if is_current(e)} - {None}
+    connection = qdrant_vectors.connect(store.backend, store.index_dir)
+    qdrant_vectors.drop_collections(connection, store.backend.prefix, keep)
 
 
 DERIVED_PREFIXES = ("vectors-", "slots-", "keyword-", "ann-")

@@ -25,6 +25,8 @@ class Manifest:
     # Windows embedded per paper (0: every window of a long abstract); fixed when the index is
     # created, so that every paper and every query of an index is embedded the same way.
     max_windows: int = 0
+    # The engine that serves the vectors (indexer.backend.BackendConfig); empty: the embedded one.
+    backend: dict = field(default_factory=dict)
 
     def check_model(self, model: str | None, dim: int | None = None) -> None:
         """Refuse a model other than the one the index was built with."""
@@ -82,6 +84,7 @@ def load_manifest(index_dir: Path) -> Manifest:
         format_version=version,
         derived=data.get("derived", {}),
         max_windows=int(data.get("max_windows", 0)),
+        backend=data.get("backend") or {},
     )
 
 

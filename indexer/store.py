@@ -14,6 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from indexer import derived, schema
+from indexer.backend import BackendConfig
 from indexer.derived import DerivedView
 from indexer.filters import Filters
 from indexer.keyword_index import KeywordIndex
@@ -93,20 +94,30 @@ class Store(StoreQueries, StoreWorks):
 
     @classmethod
     def create_or_open(
-        cls, index_dir: Path, model: str, dim: int, *, max_windows: int = 0
+        cls,
+        index_dir: Path,
+        model: str,
+        dim: int,
+        *,
+        max_windows: int = 0,
+        backend: BackendConfig | None = None,
     ) -> Store:
         """Open the index for writing, creating it for `model` (and `max_windows` windows per
-        paper, 0 for all) if the folder holds none."""
+        paper, 0 for all; its vectors served by `backend`, default the embedded one) if the
+        folder holds none."""
         index_dir = Path(index_dir)
         if (index_dir / MANIFEST_NAME).is_file():
             store = cls.open(index_dir, model)
             store.manifest.check_model(model, dim)
             store.manifest.check_windows(max_windows)
+            store.backend.check_same(backend)
             return store
         if index_dir.exists() and not index_dir.is_dir():
             raise BadInputError(f"--index {index_dir} is a file, not a folder")
         index_dir.mkdir(parents=True, exist_ok=True)
         manifest = Manifest(model=model, dim=dim, max_windows=max_windows)
+        if backend is not None and backend.name != "faiss":
+            manifest.backend = backend.to_manifest()
         save_manifest(index_dir, manifest)
         return cls(index_dir, manifest)
 
@@ -400,7 +411,7 @@ class Store(StoreQueries, StoreWorks):
                         entry = self._publish(derived.build(self, self._requested_kind(entry)))
             if view is None or view.entry.get("id") != entry.get("id"):
                 try:
-                    view = derived.load(self.index_dir, entry, self._files)
+                    view = derived.load(self.index_dir, entry, self._files, self.backend)
                 except FileNotFoundError:
                     # Replaced between reading the manifest and opening: read it again.
                     if attempt == 4:
@@ -419,6 +430,10 @@ class Store(StoreQueries, StoreWorks):
     def request_vector_kind(self, kind: str) -> None:
         """The vector index kind for the first build of a new index (checked now)."""
         choose_kind(kind, 0)
+        if kind != "auto" and self.backend.name == derived.QDRANT:
+            raise BadInputError(
+                f"--vector-index {kind} is for the faiss backend: Qdrant indexes its vectors itself"
+            )
         self._kind_request = kind
 
     def _publish(self, entry: dict) -> dict:
@@ -431,6 +446,7 @@ class Store(StoreQueries, StoreWorks):
         self.manifest = manifest
         keep = derived.files_of(entry) | derived.files_of(previous)
         derived.remove_unnamed(self.index_dir, keep)
+        derived.drop_unnamed_collections(self, entry, previous)
         if derived.is_current(previous):
             self._prune_changes(int(previous["generation"]))
         return entry
@@ -441,11 +457,24 @@ class Store(StoreQueries, StoreWorks):
         entry = load_manifest(self.index_dir).derived
         return not derived.is_current(entry) or int(entry["generation"]) != self.generation()
 
-    def rebuild(self, vector_kind: str | None = None) -> DerivedView:
-        """Build every derived file anew from SQLite (`reindex`, or a change of index kind)."""
-        if vector_kind is not None:
-            self.request_vector_kind(vector_kind)
+    @property
+    def backend(self) -> BackendConfig:
+        """The engine that serves this index's vectors."""
+        return BackendConfig.from_manifest(self.manifest.backend)
+
+    def rebuild(
+        self, vector_kind: str | None = None, *, backend: BackendConfig | None = None
+    ) -> DerivedView:
+        """Build every derived file anew from SQLite (`reindex`, or a change of index kind);
+        `backend` moves the vectors to another engine (nothing is re-embedded)."""
         with derived.folder_lock(self.index_dir):
+            if backend is not None and not backend.same_place(self.backend):
+                manifest = load_manifest(self.index_dir)
+                manifest.backend = backend.to_manifest() if backend.name != "faiss" else {}
+                save_manifest(self.index_dir, manifest)
+                self.manifest = manifest
+            if vector_kind is not None:
+                self.request_vector_kind(vector_kind)
             entry = load_manifest(self.index_dir).derived
             kind = vector_kind or (entry.get("requested") if derived.is_current(entry) else None)
             self._publish(derived.build(self, kind or self._kind_request or "auto"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -164,15 +164,27 @@ class VectorIndex:
         """Live slot of each vid, -1 for a vid that is not (or no longer) indexed."""
         return self.table.slots_of(vids)
 
+    @property
+    def stored_rows(self) -> int:
+        """Slots [0, stored_rows) are stored (on disk); the ones after them are in `extra`."""
+        return len(self.stored)
+
+    def _stored(self, slots: np.ndarray) -> np.ndarray:
+        """Stored rows of the given slots (each < stored_rows)."""
+        return np.asarray(self.stored[slots], dtype=np.float32)
+
+    def _stored_range(self, lo: int, hi: int) -> np.ndarray:
+        return read_rows(self.stored, lo, hi)
+
     def rows(self, slots: np.ndarray) -> np.ndarray:
         """The vectors of the given slots (a copy), shape (len(slots), dim)."""
         slots = np.asarray(slots, dtype=np.int64)
-        base = len(self.stored)
+        base = self.stored_rows
         if len(slots) and slots.max() < base:
-            return np.asarray(self.stored[slots], dtype=np.float32)
+            return self._stored(slots)
         out = np.empty((len(slots), self.dim), dtype=np.float32)
         old = slots < base
-        out[old] = self.stored[slots[old]]
+        out[old] = self._stored(slots[old])
         out[~old] = self.extra[slots[~old] - base]
         return out
 
@@ -191,9 +203,9 @@ class VectorIndex:
         extra = self.extra
         if len(added):
             extra = np.vstack([extra, np.asarray(added, dtype=np.float32).reshape(-1, self.dim)])
-        if len(self.stored) + len(extra) != table.size:
-            raise ValueError(f"{len(self.stored) + len(extra)} vectors for {table.size} slots")
-        return VectorIndex(self.kind, self.stored, extra, table, self.ann, self.ann_rows)
+        if self.stored_rows + len(extra) != table.size:
+            raise ValueError(f"{self.stored_rows + len(extra)} vectors for {table.size} slots")
+        return replace(self, extra=extra, table=table)
 
     # ---- search --------------------------------------------------------------------------
     def search(
@@ -225,16 +237,20 @@ class VectorIndex:
         if k <= 0:
             empty = np.zeros((len(queries), 0))
             return empty.astype(np.float32), empty.astype(np.int64)
-        ann_rows = self.ann_rows if self.ann is not None and not exact else 0
+        ann_rows = self._indexed_rows(exact)
         parts = []
         if ann_rows:
-            parts.append(self._ann_part(queries, k, pool, ann_rows, ef_search))
+            parts.append(self._ann_part(queries, k, pool, ann_rows, ef_search, exact))
         tail = self._tail_slots(pool, ann_rows)
         if tail is None or len(tail):
             parts.append(self._exact(queries, k, tail, start=ann_rows))
         scores = np.concatenate([p[0] for p in parts], axis=1)
         slots = np.concatenate([p[1] for p in parts], axis=1)
         return self._best(scores, slots, k)
+
+    def _indexed_rows(self, exact: bool) -> int:
+        """Slots [0, n) that the index answers; the rest are scored exactly here."""
+        return self.ann_rows if self.ann is not None and not exact else 0
 
     def _tail_slots(self, pool: np.ndarray | None, start: int) -> np.ndarray | None:
         """Allowed slots at or after `start`; None means every live slot there."""
@@ -257,8 +273,10 @@ class VectorIndex:
         pool: np.ndarray | None,
         ann_rows: int,
         ef_search: int | None,
+        exact: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k among the allowed live slots of the HNSW part, complete whatever the filter."""
+        """Top-k among the allowed live slots of the HNSW part, complete whatever the filter
+        (`exact` searches never come here: HNSW cannot be asked for exact scores)."""
         if pool is None:
             wanted, members = self._ann_live
         else:
@@ -327,12 +345,12 @@ class VectorIndex:
     def _range(self, lo: int, hi: int) -> np.ndarray:
         """Rows lo..hi-1; the stored ones read from the file (see files.read_rows): a scan of
         the whole index must not leave all of it resident in this process."""
-        base = len(self.stored)
+        base = self.stored_rows
         if hi <= base:
-            return read_rows(self.stored, lo, hi)
+            return self._stored_range(lo, hi)
         if lo >= base:
             return self.extra[lo - base : hi - base]
-        return np.vstack([read_rows(self.stored, lo, base), self.extra[: hi - base]])
+        return np.vstack([self._stored_range(lo, base), self.extra[: hi - base]])
 
     def _gather(self, slots: np.ndarray) -> np.ndarray:
         """Rows of sorted slots: read as one range when they fill a good part of their span

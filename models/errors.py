@@ -47,3 +47,9 @@ class ForbiddenError(PaperscopeError):
     """A write request to a server where writes are disabled (no API token configured)."""
 
     kind = "forbidden"
+
+
+class IndexBusyError(PaperscopeError):
+    """The index's storage is held by another process and cannot be shared (Qdrant local mode)."""
+
+    kind = "index_busy"

@@ -125,7 +125,9 @@ def evaluate(
 
     per_query: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
-    for qid, text in tqdm(data.queries.items(), desc=mode or "eval", disable=not progress):
+    for qid, text in tqdm(
+        data.queries.items(), desc=mode or "eval", disable=True if not progress else None
+    ):
         per_query[qid] = score_run(run(text), data.qrels[qid])
     seconds = time.perf_counter() - started
     return ModeResult(

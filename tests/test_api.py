@@ -1,5 +1,6 @@
-"""The HTTP API through the real app (TestClient): every endpoint, over a small real index that the
-packaged model embedded (14 seed papers + the first 40 arXiv sample records)."""
+"""The HTTP API through the real app (TestClient): every endpoint, on each vector backend, over
+a small real index that the packaged model embedded (14 seed papers + the first 40 arXiv sample
+records)."""
 
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ from api.settings import Settings
 from indexer.store import Store
 from search.engine import Engine
 from search.limits import Limits
-from tests.conftest import small_index
+from tests.conftest import BACKENDS, small_index
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SEED_TITLE = "Improving Dual-Encoder Training through Dynamic Indexes for Negative Mining"
 
 
-@pytest.fixture(scope="module")
-def engine(shared_data, encoder, tmp_path_factory) -> Engine:
-    folder = tmp_path_factory.mktemp("api")
-    store = small_index(shared_data, encoder, folder)
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request, shared_data, encoder, tmp_path_factory) -> Engine:
+    """The module runs once per vector backend: every endpoint must answer the same way."""
+    folder = tmp_path_factory.mktemp(f"api-{request.param}")
+    store = small_index(shared_data, encoder, folder, request.param)
+    assert store.backend.name == request.param
     return Engine(store, encoder)
 
 

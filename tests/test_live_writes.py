@@ -8,18 +8,14 @@ the queries of the paging test.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from indexer.embeddings_io import read as read_embeddings
 from indexer.ingest import ingest_papers
-from indexer.paper import Paper, text_hash
-from indexer.readers.base import Skip
-from indexer.readers.detect import read_papers
+from indexer.paper import Paper
 from indexer.store import Store
 from indexer.vector_index import VectorIndex
 from search.engine import Engine
@@ -30,24 +26,6 @@ from tests.fakes import FakeEncoder
 
 MODEL = "all-MiniLM-L6-v2"
 QUERIES = ["gaussian splatting", "language model reasoning", "galaxy cluster", "robot grasping"]
-
-
-@pytest.fixture(scope="module")
-def arxiv(shared_data):
-    """The first 900 arXiv 2025 papers and their shipped vectors."""
-    folder = shared_data / "arxiv-2025"
-    papers = list(
-        itertools.islice(
-            (
-                p
-                for p in read_papers(folder / "arxiv-2025-115k.jsonl.gz")
-                if not isinstance(p, Skip)
-            ),
-            900,
-        )
-    )
-    vectors = read_embeddings(folder / "embeddings")
-    return papers, {p.id: vectors.vector(p.id, text_hash(p)) for p in papers}
 
 
 def _store(path: Path) -> Store:

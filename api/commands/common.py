@@ -48,3 +48,31 @@ def shorten(text: str, width: int) -> str:
     """Cut text to `width` characters with an ellipsis, for table cells."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def add_backend_flags(parser: argparse.ArgumentParser, *, when: str) -> None:
+    """--backend faiss|qdrant with where Qdrant is (`when`: when the choice applies)."""
+    parser.add_argument(
+        "--backend",
+        choices=["faiss", "qdrant"],
+        default=None,
+        help=f"engine that serves the vectors, {when}: faiss (embedded, the default) or qdrant "
+        "(the `qdrant` extra)",
+    )
+    parser.add_argument(
+        "--qdrant-url", default=None, metavar="URL", help="Qdrant server, e.g. http://host:6333"
+    )
+    parser.add_argument(
+        "--qdrant-path",
+        default=None,
+        metavar="DIR",
+        help="Qdrant's local mode in DIR (in-process, one process at a time; default with "
+        "--backend qdrant and no URL: the index folder's qdrant/)",
+    )
+
+
+def backend_of(args: argparse.Namespace):
+    """The backend the flags ask for; None when none of them was given."""
+    from indexer.backend import BackendConfig
+
+    return BackendConfig.choose(args.backend, url=args.qdrant_url, path=args.qdrant_path)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from api.commands.common import add_json_flag, print_json
+from api.commands.common import add_backend_flags, add_json_flag, backend_of, print_json
 from api.settings import Settings
 
 
@@ -59,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="records per committed transaction (default 512)",
     )
+    add_backend_flags(parser, when="chosen when the index is created and kept")
     add_json_flag(parser)
 
 
@@ -70,13 +71,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from models.encoder import load_encoder
 
     mapping = parse_mapping(args.map) if args.map else None
+    backend = backend_of(args)
     given = embeddings_io.read(args.embeddings) if args.embeddings else None
     windows = args.max_windows if args.max_windows is not None else settings.max_windows
     if windows is None:  # the existing index's choice, else every window
         windows = Store.existing_max_windows(settings.index_dir) or 0
     encoder = load_encoder(settings.model, precision=settings.precision, max_windows=windows)
     store = Store.create_or_open(
-        settings.index_dir, encoder.name, encoder.dim, max_windows=encoder.max_windows
+        settings.index_dir,
+        encoder.name,
+        encoder.dim,
+        max_windows=encoder.max_windows,
+        backend=backend,
     )
     if args.vector_index:
         store.request_vector_kind(args.vector_index)

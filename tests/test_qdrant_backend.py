@@ -1,0 +1,158 @@
+"""The Qdrant backend (local mode, in-process) against the embedded one: the same exact filtered
+search, incremental writes that equal a rebuild, reads overlapping deletes, and moving an index
+between backends. The API module runs on both backends too (tests/test_api.py).
+
+Real arXiv 2025 papers with their shipped MiniLM vectors (no model run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("qdrant_client")
+
+from indexer import qdrant_vectors  # noqa: E402
+from indexer.backend import BackendConfig  # noqa: E402
+from indexer.filters import Filters  # noqa: E402
+from indexer.store import Store  # noqa: E402
+from models.errors import BadInputError, IndexMismatchError  # noqa: E402
+from search.engine import Engine  # noqa: E402
+from search.recommend import recommend  # noqa: E402
+from search.related import related  # noqa: E402
+from search.retrieval import search  # noqa: E402
+from tests.fakes import FakeEncoder  # noqa: E402
+from tests.test_live_writes import MODEL, QUERIES, _dense, _keyword, _write  # noqa: E402
+
+QDRANT = BackendConfig.choose("qdrant")
+
+
+def _same_ranking(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> None:
+    """Same papers in the same order, scores equal up to float rounding (Qdrant sums in its own
+    order)."""
+    assert [pid for pid, _ in a] == [pid for pid, _ in b]
+    np.testing.assert_allclose([s for _, s in a], [s for _, s in b], atol=1e-4)
+
+
+def _store(path, backend: BackendConfig | None = QDRANT) -> Store:
+    return Store.create_or_open(path, MODEL, 384, backend=backend)
+
+
+def test_filtered_search_equals_the_embedded_exact_search(arxiv, tmp_path):
+    papers, vectors = arxiv
+    remote, local = _store(tmp_path / "q"), _store(tmp_path / "f", None)
+    for store in (remote, local):
+        _write(store, papers, vectors)
+        store.flush()
+    assert remote.view().vectors.kind == "qdrant" and local.view().vectors.kind == "flat"
+    vids = np.sort(local.select_vids(Filters(year_from=2000)))
+    queries = np.stack([vectors[papers[i].id] for i in (0, 250, 500, 750)])
+    # 50%, 10% and 1% of the papers, and a filter with fewer papers than k.
+    for allowed in (None, vids[::2], vids[::10], vids[::100], vids[:7]):
+        for k in (1, 10, 50):
+            got_s, got_v = remote.vectors.search(queries, k, allowed)
+            want_s, want_v = local.vectors.search(queries, k, allowed)
+            expected = min(k, len(vids) if allowed is None else len(allowed))
+            assert got_v.shape == (len(queries), expected)  # never short
+            assert np.array_equal(got_v, want_v)
+            np.testing.assert_allclose(got_s, want_s, atol=1e-5)
+            if allowed is not None:
+                assert np.isin(got_v, allowed).all()
+    # Exact search (novelty's) over the earlier papers takes the same path.
+    earlier = vids[: len(vids) // 3]
+    got = remote.vectors.search(queries, 20, earlier, exact=True)[1]
+    assert np.array_equal(got, local.vectors.search(queries, 20, earlier, exact=True)[1])
+
+
+def test_incremental_writes_equal_a_rebuild_and_the_collection_holds_only_live_slots(
+    arxiv, tmp_path
+):
+    papers, vectors = arxiv
+    live = _store(tmp_path / "live")
+    _write(live, papers[:600], vectors)
+    live.flush()
+    _write(live, papers[600:], vectors)  # in memory, scored exactly beside the collection
+    removed = [p.id for p in papers[::29]]
+    assert live.remove(removed) == []
+    renamed = papers[1]
+    changed = dataclasses.replace(renamed, title="A renamed paper about galaxy clusters")
+    live.write_batch([], [(live.vid_of(renamed.id), changed)], {changed.id: vectors[papers[2].id]})
+
+    final = [changed if p.id == changed.id else p for p in papers if p.id not in set(removed)]
+    fresh = _store(tmp_path / "fresh", None)
+    _write(fresh, final, vectors | {changed.id: vectors[papers[2].id]})
+    fresh.flush()
+
+    def same(a: Store) -> None:
+        assert len(a.vectors) == len(fresh.vectors) == len(final)
+        for i in (3, 100, 650, 899):
+            _same_ranking(_dense(a, vectors[papers[i].id]), _dense(fresh, vectors[papers[i].id]))
+        for text in [*QUERIES, changed.title]:
+            assert _keyword(a, text) == _keyword(fresh, text)
+
+    same(live)
+    live.flush()  # the new rows go into the collection, the dead slots are marked there
+    view = live.view()
+    assert view.pending == 0 and not live.is_stale()
+    held = qdrant_vectors.searchable_slots(view.vectors.connection, view.entry["collection"])
+    assert set(held) == set(view.vectors.table.live_slots.tolist())
+    same(live)
+    same(Store.open(tmp_path / "live"))  # reopened from the manifest alone
+
+
+def test_reads_overlapping_writes_and_deletes_never_fail(arxiv, tmp_path):
+    papers, vectors = arxiv
+    store = _store(tmp_path / "idx")
+    _write(store, papers[:400], vectors)
+    store.flush()
+    engine = Engine(store, FakeEncoder(dim=384))
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader(which: int) -> None:
+        while not stop.is_set():
+            try:
+                for mode in ("keyword", "semantic", "hybrid"):
+                    search(engine, QUERIES[which % len(QUERIES)], mode=mode, k=10)
+                related(engine, papers[399].id, k=5)
+                recommend(engine, [papers[398].id], k=5)
+            except BaseException as exc:  # collected: the test fails below with it
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for paper in papers[:60]:
+        store.remove([paper.id])
+    _write(store, papers[400:460], vectors)
+    store.flush()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    assert len(store.vectors) == 400
+
+
+def test_an_index_moves_between_backends_and_refuses_a_mismatch(arxiv, tmp_path):
+    papers, vectors = arxiv
+    store = _store(tmp_path / "idx", None)
+    _write(store, papers[:300], vectors)
+    query = vectors[papers[5].id]
+    before = _dense(store, query)
+    assert store.rebuild(backend=QDRANT).vectors.kind == "qdrant"
+    _same_ranking(_dense(store, query), before)
+    reopened = Store.open(tmp_path / "idx")
+    assert reopened.backend.name == "qdrant"
+    _same_ranking(_dense(reopened, query), before)
+    with pytest.raises(IndexMismatchError, match="serves its vectors from qdrant"):
+        _store(tmp_path / "idx", BackendConfig())
+    with pytest.raises(BadInputError, match="faiss backend"):
+        store.request_vector_kind("hnsw")
+    assert store.rebuild(backend=BackendConfig()).vectors.kind == "flat"
+    assert _dense(store, query) == before  # the same files as at first: bit for bit
+    with pytest.raises(BadInputError, match="not both"):
+        BackendConfig.choose("qdrant", url="http://localhost:6333", path="x")
