@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexer import qdrant_vectors
+from indexer import qdrant_keywords, qdrant_vectors
 from indexer.backend import BackendConfig
 from indexer.bm25 import Corpus, Segment
 from indexer.files import load_array, publish, remove, save_array, temporary_folder
 from indexer.keyword_index import KeywordIndex
+from indexer.qdrant_keywords import QdrantKeywords
 from indexer.slots import SlotTable
 from indexer.vector_index import (
     VectorIndex,
@@ -74,7 +75,15 @@ class DerivedView:
     generation: int
     entry: dict
     vectors: VectorIndex
-    keywords: KeywordIndex
+    # Keyword search: the BM25 segments, or on the qdrant backend its keyword collection.
+    keywords: KeywordIndex | QdrantKeywords
+    # The BM25 segments of the index folder on either backend: related papers read their
+    # TF-IDF rows from them (None: the same as `keywords`).
+    segments: KeywordIndex | None = None
+
+    @property
+    def postings(self) -> KeywordIndex:
+        return self.keywords if self.segments is None else self.segments
 
     @property
     def pending(self) -> int:
@@ -123,14 +132,12 @@ def build(store: Store, requested: str) -> dict:
     index_dir, dim = store.index_dir, store.dim
     build_id = uuid.uuid4().hex[:10]
     backend = store.backend
+    extra: dict = {}
     with store.read_snapshot() as snap:
         generation = snap.generation()
         if backend.name == QDRANT:
             kind, vec_name = QDRANT, None
-            collection = f"{backend.prefix}{build_id}"
-            connection = qdrant_vectors.connect(backend, index_dir)
-            qdrant_vectors.create_collection(connection, collection, dim)
-            slot_vids = qdrant_vectors.append(connection, collection, snap.iter_embeddings(), 0)
+            slot_vids, extra = _build_in_qdrant(store, snap, build_id)
         else:
             kind = choose_kind(requested, snap.embedding_count())
             vec_name = f"vectors-{build_id}.f32"
@@ -158,15 +165,38 @@ def build(store: Store, requested: str) -> dict:
         "keyword": [{"dir": keyword_dir, "rows": segment.size}],
         "ann": None,
         "ann_rows": 0,
+        **extra,
     }
-    if kind == QDRANT:
-        entry["collection"], entry["ann_rows"] = collection, len(slot_vids)
-    elif kind != "flat":
+    if kind == "hnsw" or kind == "hnsw_sq8":
         entry["ann"], entry["ann_rows"] = _write_ann(store, entry, None, 0)
     log.info(
         "built %s derived indexes of %d papers (generation %d)", kind, len(slot_vids), generation
     )
     return entry
+
+
+def _build_in_qdrant(store: Store, snap, build_id: str) -> tuple[np.ndarray, dict]:
+    """A vector collection (one point per slot) and a keyword collection (one per paper) of the
+    snapshot: (slot vids, the entry's Qdrant fields)."""
+    backend = store.backend
+    connection = qdrant_vectors.connect(backend, store.index_dir)
+    collection = f"{backend.prefix}{build_id}"
+    qdrant_vectors.create_collection(connection, collection, store.dim)
+    slot_vids = qdrant_vectors.append(connection, collection, snap.iter_embeddings(), 0)
+    keywords = f"{collection}-kw"
+    avgdl = qdrant_keywords.average_length(
+        (titles, abstracts) for _, titles, abstracts in snap.iter_texts(BUILD_CHUNK)
+    )
+    qdrant_keywords.create_collection(connection, keywords)
+    for vids, titles, abstracts in snap.iter_texts(BUILD_CHUNK):
+        qdrant_keywords.write(connection, keywords, vids, titles, abstracts, avgdl)
+    fields = {
+        "collection": collection,
+        "keyword_collection": keywords,
+        "avgdl": avgdl,
+        "ann_rows": len(slot_vids),
+    }
+    return slot_vids, fields
 
 
 def _write_rows(path: Path, chunks, dim: int) -> np.ndarray:
@@ -254,12 +284,16 @@ def load(index_dir: Path, entry: dict, cache: SegmentCache, backend: BackendConf
     segments = [cache.segment(index_dir, part["dir"]) for part in entry["keyword"]]
     if sum(s.size for s in segments) != table.size or int(entry["rows"]) != table.size:
         raise RuntimeError(f"derived files of {index_dir} disagree: run `paperscope reindex`")
-    if entry["kind"] == QDRANT:
-        vectors = _qdrant_view(index_dir, entry, table, backend)
-    else:
+    postings = KeywordIndex(Corpus(segments, table.alive), table)
+    generation = int(entry["generation"])
+    if entry["kind"] != QDRANT:
         vectors = _local_view(index_dir, entry, table, cache)
-    keywords = KeywordIndex(Corpus(segments, table.alive), table)
-    return DerivedView(int(entry["generation"]), entry, vectors, keywords)
+        return DerivedView(generation, entry, vectors, postings)
+    vectors = _qdrant_view(index_dir, entry, table, backend)
+    keywords = qdrant_keywords.QdrantKeywords(
+        vectors.connection, entry["keyword_collection"], table
+    )
+    return DerivedView(generation, entry, vectors, keywords, postings)
 
 
 def _local_view(index_dir: Path, entry: dict, table: SlotTable, cache: SegmentCache):
@@ -305,12 +339,14 @@ def catch_up(store: Store, view: DerivedView) -> DerivedView | None:
     segment = (
         Segment.build(KeywordIndex.tokenize_documents(titles, abstracts)) if len(vids) else None
     )
-    return DerivedView(
-        generation,
-        view.entry,
-        view.vectors.evolve(table, vectors),
-        view.keywords.evolve(table, killed, segment),
-    )
+    postings = view.postings.evolve(table, killed, segment)
+    vectors = view.vectors.evolve(table, vectors)
+    if view.entry["kind"] != QDRANT:
+        return DerivedView(generation, view.entry, vectors, postings)
+    # The keyword collection is written through (see indexer.qdrant_keywords).
+    avgdl = float(view.entry["avgdl"])
+    keywords = view.keywords.updated(table, changed, vids, titles, abstracts, avgdl)
+    return DerivedView(generation, view.entry, vectors, keywords, postings)
 
 
 # ---- writing the in-memory part --------------------------------------------------------------
@@ -334,7 +370,7 @@ def compact(store: Store, view: DerivedView, entry_on_disk: dict) -> dict | None
         if entry["kind"] != QDRANT:
             _append_rows(index_dir / entry["vectors"], rows, vectors.extra, vectors.dim)
         persisted = len(entry["keyword"])
-        segments = view.keywords.corpus.segments
+        segments = view.postings.corpus.segments
         fresh = Segment.concat(segments[persisted:])
         parts = [*entry["keyword"], {"dir": "", "rows": fresh.size}]
         if len(parts) > MAX_SEGMENTS:  # a query visits every segment: fold the small ones
@@ -391,7 +427,12 @@ def drop_unnamed_collections(store: Store, entry: dict, previous: dict) -> None:
     names are dropped."""
     if store.backend.name != QDRANT:
         return
-    keep = {e.get("collection") for e in (entry, previous) if is_current(e)} - {None}
+    keep = {
+        e.get(key)
+        for e in (entry, previous)
+        if is_current(e)
+        for key in ("collection", "keyword_collection")
+    } - {None}
     connection = qdrant_vectors.connect(store.backend, store.index_dir)
     qdrant_vectors.drop_collections(connection, store.backend.prefix, keep)
 

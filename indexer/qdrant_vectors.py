@@ -32,7 +32,7 @@ _connections: dict[str, Connection] = {}
 _connections_lock = threading.Lock()
 
 
-def _models():
+def qdrant_models():
     try:
         from qdrant_client import models
     except ImportError as exc:  # the `qdrant` extra
@@ -59,7 +59,7 @@ class Connection:
 def connect(config: BackendConfig, index_dir: Path) -> Connection:
     """One client per server or local folder per process: local mode locks its folder, so a
     second client on it in the same process would be refused."""
-    _models()
+    qdrant_models()
     from qdrant_client import QdrantClient
 
     key = config.url or str(config.folder(index_dir).resolve())
@@ -104,7 +104,7 @@ def close_local(folder: Path) -> None:
 
 
 def create_collection(connection: Connection, name: str, dim: int) -> None:
-    models = _models()
+    models = qdrant_models()
     with connection.guarded():
         if connection.client.collection_exists(name):
             connection.client.delete_collection(name)
@@ -128,7 +128,7 @@ def append(
 ) -> np.ndarray:
     """Write (vids, vectors) chunks as the slots from `start` on (dead vids, -1, are skipped but
     keep their slot); returns the vids in slot order."""
-    models = _models()
+    models = qdrant_models()
     out, slot = [], start
     for vids, vectors in rows:
         vids = np.asarray(vids, dtype=np.int64)
@@ -220,7 +220,7 @@ class QdrantVectors(VectorIndex):
         ef_search: int | None,
         exact: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        models = _models()
+        models = qdrant_models()
         # Points past this view's rows were written by a later view (maybe with other slots).
         must = [models.FieldCondition(key="slot", range=models.Range(lt=ann_rows))]
         must_not = [models.FieldCondition(key="dead", match=models.MatchValue(value=True))]
@@ -256,7 +256,7 @@ class QdrantVectors(VectorIndex):
 
 def searchable_slots(connection: Connection, name: str) -> Iterator[int]:
     """The slots a search of the collection can return (not marked dead)."""
-    models = _models()
+    models = qdrant_models()
     dead = models.FieldCondition(key="dead", match=models.MatchValue(value=True))
     offset = None
     while True:

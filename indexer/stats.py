@@ -42,6 +42,7 @@ def derived_summary(store: Store) -> dict:
         "keyword": {
             "count": len(view.keywords),
             "segments": [part["dir"] for part in entry["keyword"]],
+            "collection": entry.get("keyword_collection"),
             "generation": int(entry["generation"]),
         },
     }

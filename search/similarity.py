@@ -42,7 +42,7 @@ class LexicalModel:
         """One pass over the postings of the current view, and the densities of the papers
         that estimate the statistics of an unfiltered request (run off the request path)."""
         view = store.view()
-        model = cls(LexicalRows(view.keywords))
+        model = cls(LexicalRows(view.postings))
         _densities(store, view, model, _sample(view.vectors.table.live_vids))
         return model
 
