@@ -144,17 +144,27 @@ def mean_metrics(rows: Iterable[dict[str, float]]) -> dict[str, float]:
     return {name: sum(r[name] for r in rows) / max(len(rows), 1) for name in CUTOFFS}
 
 
+# The plain baseline reported beside the search modes: hybrid's candidates, plain RRF.
+BASELINE_MODE = "rrf"
+RRF_K = 60
+
+
 def run_eval(
     engine, data: BeirSet, modes: Sequence[str], *, progress: bool = False
 ) -> list[ModeResult]:
-    """Run every judged query through `search()` in each mode (top 100) and score it."""
+    """Run every judged query through `search()` in each mode (top 100) and score it. Mode
+    "rrf" is the baseline hybrid is measured against: the same two candidate lists fused by
+    plain reciprocal rank fusion (k = 60)."""
+    from search.fusion import FusionParams
     from search.retrieval import search
 
     results = []
     for mode in modes:
+        fusion = {"fusion": FusionParams("rrf", rrf_k=RRF_K)} if mode == BASELINE_MODE else {}
+        searched = "hybrid" if mode == BASELINE_MODE else mode
 
-        def ranked_ids(text: str, mode: str = mode) -> list[str]:
-            page = search(engine, text, k=EVAL_DEPTH, mode=mode)
+        def ranked_ids(text: str, searched: str = searched, fusion: dict = fusion) -> list[str]:
+            page = search(engine, text, k=EVAL_DEPTH, mode=searched, **fusion)
             return [hit.paper.id for hit in page.hits]
 
         results.append(evaluate(ranked_ids, data, mode, progress=progress))

@@ -63,8 +63,8 @@ def test_run_eval_scores_each_mode(tmp_path):
     encoder = FakeEncoder()
     store = Store.create_or_open(tmp_path / "idx", encoder.name, encoder.dim)
     ingest(store, encoder, [folder / "corpus.jsonl"], fmt="beir", progress=False)
-    results = run_eval(Engine(store, encoder), load_beir(folder), ["keyword", "hybrid"])
-    assert [r.mode for r in results] == ["keyword", "hybrid"]
+    results = run_eval(Engine(store, encoder), load_beir(folder), ["keyword", "hybrid", "rrf"])
+    assert [r.mode for r in results] == ["keyword", "hybrid", "rrf"]
     for r in results:
         assert r.queries == 4 and r.metrics["ndcg@10"] == pytest.approx(1.0)
         assert set(r.to_dict()) >= {"mode", "ndcg@10", "recall@100", "mrr@10", "mean_ms"}
@@ -100,7 +100,7 @@ def test_eval_command_on_real_scifact_queries(
     first = json.loads(capsys.readouterr().out)
     assert first["queries"] == 8 and first["ingest"]["added"] == len(docs)
     by_mode = {r["mode"]: r for r in first["results"]}
-    assert set(by_mode) == {"keyword", "semantic", "hybrid"}
+    assert set(by_mode) == {"keyword", "semantic", "hybrid", "rrf"}  # rrf: the baseline
     assert by_mode["hybrid"]["ndcg@10"] > 0.6 and by_mode["hybrid"]["recall@100"] == 1.0
     assert main([*argv, "--modes", "keyword"]) == 0  # reusing the index: nothing re-ingested
     second = json.loads(capsys.readouterr().out)

@@ -9,7 +9,8 @@ from pathlib import Path
 from api.commands.common import add_backend_flags, add_json_flag, backend_of, print_json
 from api.settings import Settings
 
-MODES = ("keyword", "semantic", "hybrid")  # kept equal to search.retrieval.MODES; no torch import
+# search.retrieval.MODES plus search.evaluation.BASELINE_MODE (plain RRF); no torch import.
+MODES = ("keyword", "semantic", "hybrid", "rrf")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         choices=MODES,
         default=list(MODES),
-        help="search modes to evaluate (default: all three)",
+        help="search modes to evaluate, and rrf: hybrid's two candidate lists fused by plain "
+        "reciprocal rank fusion (k=60), the baseline (default: all four)",
     )
     add_backend_flags(
         parser,
