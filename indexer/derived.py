@@ -63,6 +63,7 @@ BUILD_CHUNK = 50_000
 # Keyword segments an index keeps before the ones after the first are folded into one.
 MAX_SEGMENTS = 8
 LOCK_NAME = ".derived.lock"
+KEYWORD_LOCK_NAME = ".keywords.lock"
 # The vector kind of an index whose vectors a Qdrant collection holds (indexer.backend).
 QDRANT = "qdrant"
 
@@ -112,6 +113,17 @@ def kind_outgrown(entry: dict, papers: int) -> bool:
 def is_current(entry: dict) -> bool:
     """Whether a manifest entry describes derived files of this layout."""
     return bool(entry) and entry.get("layout") == LAYOUT
+
+
+@contextmanager
+def keyword_lock(index_dir: Path) -> Iterator[None]:
+    """One writer of the Qdrant keyword collection at a time, across processes and threads."""
+    with open(index_dir / KEYWORD_LOCK_NAME, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -343,9 +355,21 @@ def catch_up(store: Store, view: DerivedView) -> DerivedView | None:
     vectors = view.vectors.evolve(table, vectors)
     if view.entry["kind"] != QDRANT:
         return DerivedView(generation, view.entry, vectors, postings)
-    # The keyword collection is written through (see indexer.qdrant_keywords).
-    avgdl = float(view.entry["avgdl"])
-    keywords = view.keywords.updated(table, changed, vids, titles, abstracts, avgdl)
+    # The keyword collection is written through (see indexer.qdrant_keywords), one writer at a
+    # time, each writing the papers' text as SQLite holds it now: a writer that read an older
+    # version cannot land after a newer one. An index built empty takes the average length of
+    # the papers held now.
+    avgdl = float(view.entry.get("avgdl") or 0) or postings.corpus.avgdl
+    with keyword_lock(store.index_dir):
+        current = store.texts_of(changed.tolist())
+        keywords = view.keywords.updated(
+            table,
+            changed,
+            np.array([vid for vid, _, _ in current], dtype=np.int64),
+            [title for _, title, _ in current],
+            [abstract for _, _, abstract in current],
+            avgdl,
+        )
     return DerivedView(generation, view.entry, vectors, keywords, postings)
 
 

@@ -48,9 +48,12 @@ class QueryTerms:
     counts: Counter
 
     def sparse(self):
-        models = qdrant_models()
-        ids = [term_id(t) for t in self.counts]
-        return models.SparseVector(indices=ids, values=[float(c) for c in self.counts.values()])
+        by_id: Counter = Counter()
+        for term, count in self.counts.items():  # colliding terms share an id (summed)
+            by_id[term_id(term)] += count
+        return qdrant_models().SparseVector(
+            indices=list(by_id), values=[float(c) for c in by_id.values()]
+        )
 
     def __bool__(self) -> bool:
         return bool(self.counts)
@@ -94,7 +97,9 @@ def write(
             tf = Counter(tokenize(document_text(title, abstract)))
             length = sum(tf.values())
             norm = K1 * (1 - B + B * length / avgdl) if avgdl else K1
-            weights = {term_id(t): n / (n + norm) for t, n in tf.items()}
+            weights: Counter = Counter()
+            for t, n in tf.items():  # two terms with one CRC-32 share it (summed)
+                weights[term_id(t)] += n / (n + norm)
             points.append(
                 models.PointStruct(
                     id=vid,
@@ -174,7 +179,11 @@ class QdrantKeywords:
         return self.table.slots_of(vids) >= 0
 
     def _query(
-        self, terms: QueryTerms, limit: int, ids: np.ndarray | None
+        self,
+        terms: QueryTerms,
+        limit: int,
+        ids: np.ndarray | None,
+        threshold: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, vids) of the best `limit` papers, held by this view, best first, ties by
         vid; `ids` restricts them (exactly, inside the engine)."""
@@ -191,6 +200,7 @@ class QdrantKeywords:
                 using=SPARSE,
                 limit=limit,
                 query_filter=condition,
+                score_threshold=threshold,
             )
         scores = np.array([p.score for p in answer.points], dtype=np.float32)
         vids = np.array([int(p.id) for p in answer.points], dtype=np.int64)
@@ -209,6 +219,16 @@ class QdrantKeywords:
             if not len(allowed):
                 return np.zeros(0, np.float32), np.zeros(0, np.int64)
         found_s, found_v = self._query(scores, k + MARGIN, allowed)
+        if k > 0 and len(found_v) > k and found_s[k - 1] == found_s[-1]:
+            # Papers tied with the k-th may go on past what was fetched; which of them make the
+            # cut is decided by vid, as in the embedded index, so fetch every one of them.
+            kth = float(found_s[k - 1])
+            limit = 4 * (k + MARGIN)
+            while True:
+                found_s, found_v = self._query(scores, limit, allowed, np.nextafter(kth, -1))
+                if len(found_v) < limit or found_s[-1] < kth:
+                    break
+                limit *= 4
         return found_s[:k], found_v[:k]
 
     def search(

@@ -66,7 +66,12 @@ def connect(config: BackendConfig, index_dir: Path) -> Connection:
     with _connections_lock:
         if key not in _connections:
             if config.url:
-                client = QdrantClient(url=config.url, timeout=60)
+                # The ping below says what is wrong; the version check would only warn first.
+                client = QdrantClient(url=config.url, timeout=60, check_compatibility=False)
+                try:
+                    client.get_collections()  # fail now, not after a whole ingest has embedded
+                except Exception as exc:  # the client raises several transport errors
+                    raise BadInputError(f"cannot reach Qdrant at {config.url}: {exc}") from None
             else:
                 folder = config.folder(index_dir)
                 folder.mkdir(parents=True, exist_ok=True)
@@ -91,7 +96,8 @@ def _close_all() -> None:
     then fails noisily)."""
     with _connections_lock:
         for connection in _connections.values():
-            connection.client.close()
+            with connection.guarded():  # a background write-out finishes its request first
+                connection.client.close()
         _connections.clear()
 
 
@@ -126,22 +132,24 @@ def append(
     rows: Iterable[tuple[np.ndarray, np.ndarray]],
     start: int,
 ) -> np.ndarray:
-    """Write (vids, vectors) chunks as the slots from `start` on (dead vids, -1, are skipped but
-    keep their slot); returns the vids in slot order."""
+    """Write (vids, vectors) chunks as the slots from `start` on; returns the vids in slot order.
+    A dead slot (vid -1) is written too, marked dead: a write-out that died may have left a live
+    point under its number, and every point below a view's rows must be what the view says."""
     models = qdrant_models()
     out, slot = [], start
     for vids, vectors in rows:
         vids = np.asarray(vids, dtype=np.int64)
         vectors = np.asarray(vectors, dtype=np.float32)
         slots = np.arange(slot, slot + len(vids))
-        live = vids >= 0
-        for a in range(0, int(live.sum()), POINT_BATCH):
-            part = np.flatnonzero(live)[a : a + POINT_BATCH]
-            ids, owners = slots[part].tolist(), vids[part].tolist()
+        for a in range(0, len(vids), POINT_BATCH):
+            ids, owners = slots[a : a + POINT_BATCH].tolist(), vids[a : a + POINT_BATCH].tolist()
             points = models.Batch(
                 ids=ids,
-                vectors=vectors[part].tolist(),
-                payloads=[{"slot": s, "vid": v} for s, v in zip(ids, owners, strict=True)],
+                vectors=vectors[a : a + POINT_BATCH].tolist(),
+                payloads=[
+                    {"slot": s, "vid": v, **({"dead": True} if v < 0 else {})}
+                    for s, v in zip(ids, owners, strict=True)
+                ],
             )
             with connection.guarded():
                 connection.client.upsert(name, points=points, wait=True)
@@ -193,19 +201,19 @@ class QdrantVectors(VectorIndex):
 
     def _stored(self, slots: np.ndarray) -> np.ndarray:
         slots = np.asarray(slots, dtype=np.int64)
-        found: dict[int, list[float]] = {}
+        out = np.empty((len(slots), self.dim), dtype=np.float32)
         for a in range(0, len(slots), POINT_BATCH):
+            chunk = slots[a : a + POINT_BATCH]
             with self.connection.guarded():
                 points = self.connection.client.retrieve(
-                    self.collection, ids=slots[a : a + POINT_BATCH].tolist(), with_vectors=True
+                    self.collection, ids=chunk.tolist(), with_vectors=True
                 )
-            found.update((int(p.id), p.vector) for p in points)
-        missing = [int(s) for s in slots if int(s) not in found]
-        if missing:  # the collection was replaced by a rebuild since this view was taken
-            raise NotFoundError(f"papers no longer in the index (slots {missing[:5]})")
-        out = np.empty((len(slots), self.dim), dtype=np.float32)
-        for i, s in enumerate(slots.tolist()):
-            out[i] = found[s]
+            # One batch of Python floats at a time (a whole index of them is 30x its size).
+            found = {int(p.id): p.vector for p in points}
+            missing = [int(s) for s in chunk.tolist() if s not in found]
+            if missing:  # the collection was replaced by a rebuild since this view was taken
+                raise NotFoundError(f"papers no longer in the index (slots {missing[:5]})")
+            out[a : a + len(chunk)] = [found[s] for s in chunk.tolist()]
         return out
 
     def _stored_range(self, lo: int, hi: int) -> np.ndarray:

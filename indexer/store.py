@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from indexer import derived, schema
+from indexer import derived, qdrant_vectors, schema
 from indexer.backend import BackendConfig
 from indexer.derived import DerivedView
 from indexer.filters import Filters
@@ -117,6 +117,7 @@ class Store(StoreQueries, StoreWorks):
         index_dir.mkdir(parents=True, exist_ok=True)
         manifest = Manifest(model=model, dim=dim, max_windows=max_windows)
         if backend is not None and backend.name != "faiss":
+            qdrant_vectors.connect(backend, index_dir)  # the extra, the server: before any file
             manifest.backend = backend.to_manifest()
         save_manifest(index_dir, manifest)
         return cls(index_dir, manifest)
@@ -403,10 +404,14 @@ class Store(StoreQueries, StoreWorks):
         """Re-read the manifest (another process may have written newer files), load them if
         they changed, build them if there are none, then catch up with the change log."""
         for attempt in range(5):
-            entry = load_manifest(self.index_dir).derived
+            # The whole manifest: another process may also have moved the index to another
+            # backend (`reindex --backend`).
+            self.manifest = load_manifest(self.index_dir)
+            entry = self.manifest.derived
             if not derived.is_current(entry):
                 with derived.folder_lock(self.index_dir):
-                    entry = load_manifest(self.index_dir).derived
+                    self.manifest = load_manifest(self.index_dir)
+                    entry = self.manifest.derived
                     if not derived.is_current(entry):
                         entry = self._publish(derived.build(self, self._requested_kind(entry)))
             if view is None or view.entry.get("id") != entry.get("id"):
@@ -467,6 +472,14 @@ class Store(StoreQueries, StoreWorks):
     ) -> DerivedView:
         """Build every derived file anew from SQLite (`reindex`, or a change of index kind);
         `backend` moves the vectors to another engine (nothing is re-embedded)."""
+        if backend is not None and backend.name == derived.QDRANT:
+            # Checked before the manifest names it: the extra, the server or the local folder.
+            qdrant_vectors.connect(backend, self.index_dir)
+            if vector_kind not in (None, "auto"):
+                raise BadInputError(
+                    f"--vector-index {vector_kind} is for the faiss backend: Qdrant indexes its "
+                    "vectors itself"
+                )
         with derived.folder_lock(self.index_dir):
             if backend is not None and not backend.same_place(self.backend):
                 manifest = load_manifest(self.index_dir)

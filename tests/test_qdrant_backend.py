@@ -183,3 +183,50 @@ def test_an_index_moves_between_backends_and_refuses_a_mismatch(arxiv, tmp_path)
     assert _dense(store, query) == before  # the same files as at first: bit for bit
     with pytest.raises(BadInputError, match="not both"):
         BackendConfig.choose("qdrant", url="http://localhost:6333", path="x")
+
+
+def test_keyword_ties_at_the_cut_are_broken_by_vid_at_every_depth(tmp_path):
+    """60 papers with one text tie on every query; each page depth must cut them by vid, as the
+    embedded index does, or pages of different depths overlap."""
+    from indexer.paper import Paper
+
+    papers = [Paper(id=f"p{i}", title="Alpha beta", abstract="gamma delta") for i in range(60)]
+    rng = np.random.default_rng(0)
+    vectors = {p.id: rng.normal(size=384).astype(np.float32) for p in papers}
+    for v in vectors.values():
+        v /= np.linalg.norm(v)
+    remote, local = _store(tmp_path / "q"), _store(tmp_path / "f", None)
+    for store in (remote, local):
+        _write(store, papers, vectors)
+        store.flush()
+    a, b = remote.view().keywords, local.view().keywords
+    for k in (5, 10, 30):
+        assert np.array_equal(a.top(a.scores("alpha"), k)[1], b.top(b.scores("alpha"), k)[1])
+
+
+def test_a_store_opened_before_a_move_follows_it(arxiv, tmp_path):
+    papers, vectors = arxiv
+    first = _store(tmp_path / "idx", None)
+    _write(first, papers[:200], vectors)
+    query = vectors[papers[7].id]
+    before = _dense(first, query)
+    second = Store.open(tmp_path / "idx")
+    second.rebuild(backend=QDRANT)
+    _write(second, papers[200:210], vectors)  # a write after the move: the first store reloads
+    assert first.view().vectors.kind == "qdrant" and first.backend.name == "qdrant"
+    _same_ranking(_dense(first, query)[:5], before[:5])
+
+
+def test_the_cli_refuses_an_unusable_backend_before_embedding_anything(
+    tmp_path, capsys, monkeypatch, encoder
+):
+    from api.cli import main
+
+    monkeypatch.setattr("models.encoder.load_encoder", lambda *a, **kw: encoder)
+    index = tmp_path / "idx"
+    base = ["ingest", "sample/", "--index", str(index), "-q"]
+    assert main([*base, "--backend", "qdrant", "--qdrant-url", "http://127.0.0.1:9"]) == 2
+    assert "cannot reach Qdrant at http://127.0.0.1:9" in capsys.readouterr().err
+    assert main([*base, "--backend", "qdrant", "--vector-index", "hnsw"]) == 2
+    assert "is for the faiss backend" in capsys.readouterr().err
+    assert not (index / "manifest.json").exists()  # nothing half-made: any backend may follow
