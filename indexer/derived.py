@@ -23,7 +23,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,9 +116,9 @@ def is_current(entry: dict) -> bool:
 
 
 @contextmanager
-def keyword_lock(index_dir: Path) -> Iterator[None]:
-    """One writer of the Qdrant keyword collection at a time, across processes and threads."""
-    with open(index_dir / KEYWORD_LOCK_NAME, "a+b") as handle:
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path`, across processes and threads (released if the holder dies)."""
+    with open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -126,15 +126,14 @@ def keyword_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@contextmanager
-def folder_lock(index_dir: Path) -> Iterator[None]:
-    """One writer of derived files at a time, across processes (released if the holder dies)."""
-    with open(index_dir / LOCK_NAME, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def keyword_lock(index_dir: Path) -> AbstractContextManager[None]:
+    """One writer of the Qdrant keyword collection at a time."""
+    return _exclusive(index_dir / KEYWORD_LOCK_NAME)
+
+
+def folder_lock(index_dir: Path) -> AbstractContextManager[None]:
+    """One writer of derived files at a time."""
+    return _exclusive(index_dir / LOCK_NAME)
 
 
 # ---- building from scratch ---------------------------------------------------------------------

@@ -42,6 +42,17 @@ def _write_beir(folder, docs, queries, qrels, split="test"):
     return folder
 
 
+def _judged_slice(source, wanted: set[str], others: int) -> dict[str, tuple[str, str]]:
+    """The documents of a BEIR corpus that are `wanted`, and the first `others` besides."""
+    docs = {}
+    with (source / "corpus.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record["_id"] in wanted or len(docs) < others:
+                docs[record["_id"]] = (record["title"], record["text"])
+    return docs
+
+
 def test_load_beir_keeps_judged_queries_and_positive_grades(tmp_path):
     folder = _write_beir(
         tmp_path / "set",
@@ -84,13 +95,7 @@ def test_eval_command_on_real_scifact_queries(
     source = shared_data / "scifact"
     data = load_beir(source, "test")
     qids = sorted(data.queries, key=int)[:8]
-    wanted = {d for q in qids for d in data.qrels[q]}
-    docs = {}
-    with (source / "corpus.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            if record["_id"] in wanted or len(docs) < 24:
-                docs[record["_id"]] = (record["title"], record["text"])
+    docs = _judged_slice(source, {d for q in qids for d in data.qrels[q]}, 24)
     qrels = [(q, d, 1) for q in qids for d in data.qrels[q]]
     folder = _write_beir(tmp_path / "set", docs, {q: data.queries[q] for q in qids}, qrels)
     monkeypatch.setattr("models.encoder.load_encoder", lambda *a, **kw: real_encoder)
@@ -145,13 +150,7 @@ def test_fusion_floor_on_a_small_judged_set(shared_data, encoder, tmp_path):
     every test query, over its judged documents and 400 others (2,080 in all)."""
     source = shared_data / "npl"
     data = load_beir(source, "test")
-    wanted = {d for grades in data.qrels.values() for d in grades}
-    docs = {}
-    with (source / "corpus.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            if record["_id"] in wanted or len(docs) < 400:
-                docs[record["_id"]] = (record["title"], record["text"])
+    docs = _judged_slice(source, {d for grades in data.qrels.values() for d in grades}, 400)
     qrels = [(q, d, g) for q, grades in data.qrels.items() for d, g in grades.items()]
     folder = _write_beir(tmp_path / "npl", docs, data.queries, qrels)
     store = Store.create_or_open(tmp_path / "idx", encoder.name, encoder.dim)

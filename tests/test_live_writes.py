@@ -92,33 +92,44 @@ def test_reads_overlapping_writes_and_deletes_never_fail(arxiv, tmp_path):
     papers, vectors = arxiv
     store = _store(tmp_path / "idx")
     _write(store, papers[:500], vectors)
-    engine = Engine(store, FakeEncoder(dim=384))
+
+    def writes() -> None:
+        for paper in papers[:120]:
+            store.remove([paper.id])
+        ingest_papers(store, FakeEncoder(dim=384), papers[500:560])
+
+    errors = read_while(Engine(store, FakeEncoder(dim=384)), papers[498].id, papers[499].id, writes)
+    assert not errors, errors[0]
+    assert store.count() == len(store.vectors) == len(store.keywords) == 440
+
+
+def read_while(engine: Engine, liked: str, seed: str, writes, readers: int = 3) -> list:
+    """Run `writes` while `readers` threads search in every mode and ask for related papers
+    and recommendations; returns what the readers raised."""
     errors: list[BaseException] = []
     stop = threading.Event()
 
     def reader(which: int) -> None:
         while not stop.is_set():
             try:
-                query = QUERIES[which % len(QUERIES)]
                 for mode in ("keyword", "semantic", "hybrid"):
-                    search(engine, query, mode=mode, k=10)
-                related(engine, papers[499].id, k=5)
-                recommend(engine, [papers[498].id], k=5)
-            except BaseException as exc:  # collected: the test fails below with it
+                    search(engine, QUERIES[which % len(QUERIES)], mode=mode, k=10)
+                related(engine, seed, k=5)
+                recommend(engine, [liked], k=5)
+            except BaseException as exc:  # collected: the caller fails with it
                 errors.append(exc)
                 return
 
-    threads = [threading.Thread(target=reader, args=(i,)) for i in range(3)]
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(readers)]
     for thread in threads:
         thread.start()
-    for paper in papers[:120]:
-        store.remove([paper.id])
-    ingest_papers(store, FakeEncoder(dim=384), papers[500:560])
-    stop.set()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors[0]
-    assert store.count() == len(store.vectors) == len(store.keywords) == 440
+    try:
+        writes()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    return errors
 
 
 def test_incremental_novelty_equals_scoring_everything_again(arxiv, tmp_path):

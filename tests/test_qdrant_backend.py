@@ -8,7 +8,6 @@ Real arXiv 2025 papers with their shipped MiniLM vectors (no model run).
 from __future__ import annotations
 
 import dataclasses
-import threading
 
 import numpy as np
 import pytest
@@ -21,11 +20,15 @@ from indexer.filters import Filters  # noqa: E402
 from indexer.store import Store  # noqa: E402
 from models.errors import BadInputError, IndexMismatchError  # noqa: E402
 from search.engine import Engine  # noqa: E402
-from search.recommend import recommend  # noqa: E402
-from search.related import related  # noqa: E402
-from search.retrieval import search  # noqa: E402
 from tests.fakes import FakeEncoder  # noqa: E402
-from tests.test_live_writes import MODEL, QUERIES, _dense, _keyword, _write  # noqa: E402
+from tests.test_live_writes import (  # noqa: E402
+    MODEL,
+    QUERIES,
+    _dense,
+    _keyword,
+    _write,
+    read_while,
+)
 
 QDRANT = BackendConfig.choose("qdrant")
 
@@ -48,12 +51,18 @@ def _store(path, backend: BackendConfig | None = QDRANT) -> Store:
     return Store.create_or_open(path, MODEL, 384, backend=backend)
 
 
-def test_filtered_search_equals_the_embedded_exact_search(arxiv, tmp_path):
-    papers, vectors = arxiv
+def _both(tmp_path, papers, vectors) -> tuple[Store, Store]:
+    """The same papers in a Qdrant-backed index and an embedded one, written out."""
     remote, local = _store(tmp_path / "q"), _store(tmp_path / "f", None)
     for store in (remote, local):
         _write(store, papers, vectors)
         store.flush()
+    return remote, local
+
+
+def test_filtered_search_equals_the_embedded_exact_search(arxiv, tmp_path):
+    papers, vectors = arxiv
+    remote, local = _both(tmp_path, papers, vectors)
     assert remote.view().vectors.kind == "qdrant" and local.view().vectors.kind == "flat"
     vids = np.sort(local.select_vids(Filters(year_from=2000)))
     queries = np.stack([vectors[papers[i].id] for i in (0, 250, 500, 750)])
@@ -76,10 +85,7 @@ def test_filtered_search_equals_the_embedded_exact_search(arxiv, tmp_path):
 
 def test_keyword_search_equals_the_embedded_bm25(arxiv, tmp_path):
     papers, vectors = arxiv
-    remote, local = _store(tmp_path / "q"), _store(tmp_path / "f", None)
-    for store in (remote, local):
-        _write(store, papers, vectors)
-        store.flush()
+    remote, local = _both(tmp_path, papers, vectors)
     a, b = remote.view().keywords, local.view().keywords
     vids = np.sort(local.select_vids(Filters(year_from=2000)))
     for text in [*QUERIES, "the", "quantum error-correcting codes", "zzzunknownword"]:
@@ -135,31 +141,15 @@ def test_reads_overlapping_writes_and_deletes_never_fail(arxiv, tmp_path):
     store = _store(tmp_path / "idx")
     _write(store, papers[:400], vectors)
     store.flush()
+
+    def writes() -> None:
+        for paper in papers[:60]:
+            store.remove([paper.id])
+        _write(store, papers[400:460], vectors)
+        store.flush()
+
     engine = Engine(store, FakeEncoder(dim=384))
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def reader(which: int) -> None:
-        while not stop.is_set():
-            try:
-                for mode in ("keyword", "semantic", "hybrid"):
-                    search(engine, QUERIES[which % len(QUERIES)], mode=mode, k=10)
-                related(engine, papers[399].id, k=5)
-                recommend(engine, [papers[398].id], k=5)
-            except BaseException as exc:  # collected: the test fails below with it
-                errors.append(exc)
-                return
-
-    threads = [threading.Thread(target=reader, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for paper in papers[:60]:
-        store.remove([paper.id])
-    _write(store, papers[400:460], vectors)
-    store.flush()
-    stop.set()
-    for thread in threads:
-        thread.join()
+    errors = read_while(engine, papers[398].id, papers[399].id, writes, readers=2)
     assert not errors, errors[0]
     assert len(store.vectors) == 400
 
@@ -195,10 +185,7 @@ def test_keyword_ties_at_the_cut_are_broken_by_vid_at_every_depth(tmp_path):
     vectors = {p.id: rng.normal(size=384).astype(np.float32) for p in papers}
     for v in vectors.values():
         v /= np.linalg.norm(v)
-    remote, local = _store(tmp_path / "q"), _store(tmp_path / "f", None)
-    for store in (remote, local):
-        _write(store, papers, vectors)
-        store.flush()
+    remote, local = _both(tmp_path, papers, vectors)
     a, b = remote.view().keywords, local.view().keywords
     for k in (5, 10, 30):
         assert np.array_equal(a.top(a.scores("alpha"), k)[1], b.top(b.scores("alpha"), k)[1])
