@@ -101,14 +101,6 @@ def _close_all() -> None:
         _connections.clear()
 
 
-def close_local(folder: Path) -> None:
-    """Close the local-mode client of `folder`, if open (tests that copy an index folder)."""
-    with _connections_lock:
-        connection = _connections.pop(str(Path(folder).resolve()), None)
-    if connection is not None:
-        connection.client.close()
-
-
 def create_collection(connection: Connection, name: str, dim: int) -> None:
     models = qdrant_models()
     with connection.guarded():
