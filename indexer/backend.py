@@ -67,6 +67,13 @@ class BackendConfig:
         path = Path(self.path or DEFAULT_QDRANT_FOLDER)
         return path if path.is_absolute() else Path(index_dir) / path
 
+    def check_vector_kind(self, kind: str | None) -> None:
+        """Refuse a vector index kind other than auto for an engine that indexes itself."""
+        if self.name == "qdrant" and kind not in (None, "auto"):
+            raise BadInputError(
+                f"--vector-index {kind} is for the faiss backend: Qdrant indexes its vectors itself"
+            )
+
     def same_place(self, other: BackendConfig) -> bool:
         """Whether both name the same engine and place (the collection prefix aside)."""
         return (self.name, self.url, self.path) == (other.name, other.url, other.path)

@@ -146,10 +146,7 @@ def build(store: Store, requested: str) -> dict:
     extra: dict = {}
     with store.read_snapshot() as snap:
         generation = snap.generation()
-        if backend.name == QDRANT:
-            kind, vec_name = QDRANT, None
-            slot_vids, extra = _build_in_qdrant(store, snap, build_id)
-        else:
+        if backend.name != QDRANT:
             kind = choose_kind(requested, snap.embedding_count())
             vec_name = f"vectors-{build_id}.f32"
             slot_vids = _write_rows(index_dir / vec_name, snap.iter_embeddings(), dim)
@@ -157,9 +154,12 @@ def build(store: Store, requested: str) -> dict:
         for vids, titles, abstracts in snap.iter_texts(BUILD_CHUNK):
             segments.append(Segment.build(KeywordIndex.tokenize_documents(titles, abstracts)))
             text_vids.append(vids)
+        segment = Segment.concat(segments) if segments else Segment.build([])
+        if backend.name == QDRANT:
+            kind, vec_name = QDRANT, None
+            slot_vids, extra = _build_in_qdrant(store, snap, build_id, segment)
     if not np.array_equal(np.concatenate([slot_vids[:0], *text_vids]), slot_vids):
         raise RuntimeError("papers and embeddings differ: run `paperscope reindex` after ingest")
-    segment = Segment.concat(segments) if segments else Segment.build([])
     keyword_dir = _save_segment(index_dir, segment, f"keyword-{build_id}-0")
     entry = {
         "layout": LAYOUT,
@@ -186,18 +186,18 @@ def build(store: Store, requested: str) -> dict:
     return entry
 
 
-def _build_in_qdrant(store: Store, snap, build_id: str) -> tuple[np.ndarray, dict]:
+def _build_in_qdrant(
+    store: Store, snap, build_id: str, segment: Segment
+) -> tuple[np.ndarray, dict]:
     """A vector collection (one point per slot) and a keyword collection (one per paper) of the
-    snapshot: (slot vids, the entry's Qdrant fields)."""
+    snapshot, whose BM25 segment gives the average length: (slot vids, the entry's fields)."""
     backend = store.backend
     connection = qdrant_vectors.connect(backend, store.index_dir)
     collection = f"{backend.prefix}{build_id}"
     qdrant_vectors.create_collection(connection, collection, store.dim)
     slot_vids = qdrant_vectors.append(connection, collection, snap.iter_embeddings(), 0)
     keywords = f"{collection}-kw"
-    avgdl = qdrant_keywords.average_length(
-        (titles, abstracts) for _, titles, abstracts in snap.iter_texts(BUILD_CHUNK)
-    )
+    avgdl = float(segment.doc_len.mean()) if segment.size else 0.0
     qdrant_keywords.create_collection(connection, keywords)
     for vids, titles, abstracts in snap.iter_texts(BUILD_CHUNK):
         qdrant_keywords.write(connection, keywords, vids, titles, abstracts, avgdl)
@@ -384,11 +384,10 @@ def compact(store: Store, view: DerivedView, entry_on_disk: dict) -> dict | None
     rows = int(entry["rows"])
     vectors = view.vectors
     if entry["kind"] == QDRANT:
-        connection = qdrant_vectors.connect(store.backend, index_dir)
         chunk = (vectors.slot_vids[rows:], vectors.extra)
-        qdrant_vectors.append(connection, entry["collection"], [chunk], rows)
+        qdrant_vectors.append(vectors.connection, entry["collection"], [chunk], rows)
         # The stored slots that died since: later searches leave them out.
-        qdrant_vectors.mark_dead(connection, entry["collection"], vectors.unmarked)
+        qdrant_vectors.mark_dead(vectors.connection, entry["collection"], vectors.unmarked)
     if vectors.slots > rows:
         if entry["kind"] != QDRANT:
             _append_rows(index_dir / entry["vectors"], rows, vectors.extra, vectors.dim)

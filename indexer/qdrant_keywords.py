@@ -27,7 +27,7 @@ import numpy as np
 
 from indexer.bm25 import K1, B
 from indexer.keyword_index import document_text, tokenize
-from indexer.qdrant_vectors import POINT_BATCH, Connection, qdrant_models
+from indexer.qdrant_vectors import POINT_BATCH, Connection, qdrant_models, recreate_collection
 from indexer.slots import SlotTable
 
 SPARSE = "bm25"
@@ -61,18 +61,13 @@ class QueryTerms:
 
 def create_collection(connection: Connection, name: str) -> None:
     models = qdrant_models()
-    with connection.guarded():
-        if connection.client.collection_exists(name):
-            connection.client.delete_collection(name)
-        connection.client.create_collection(
-            name,
-            vectors_config={},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
-        if not connection.local:
-            connection.client.create_payload_index(
-                name, "terms", field_schema=models.PayloadSchemaType.KEYWORD
-            )
+    recreate_collection(
+        connection,
+        name,
+        {"terms": models.PayloadSchemaType.KEYWORD},
+        vectors_config={},
+        sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
 
 
 def write(
@@ -124,16 +119,6 @@ def delete(connection: Connection, name: str, vids: Iterable[int]) -> None:
             connection.client.delete(
                 name, points_selector=models.PointIdsList(points=vids[a : a + POINT_BATCH])
             )
-
-
-def average_length(texts: Iterable[tuple[list[str], list[str]]]) -> float:
-    """Mean tokens per paper over (titles, abstracts) chunks."""
-    total, count = 0, 0
-    for titles, abstracts in texts:
-        for title, abstract in zip(titles, abstracts, strict=True):
-            total += len(tokenize(document_text(title, abstract)))
-            count += 1
-    return total / count if count else 0.0
 
 
 class QdrantKeywords:

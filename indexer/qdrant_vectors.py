@@ -101,21 +101,28 @@ def _close_all() -> None:
         _connections.clear()
 
 
-def create_collection(connection: Connection, name: str, dim: int) -> None:
-    models = qdrant_models()
+def recreate_collection(
+    connection: Connection, name: str, payload_indexes: dict[str, object], **config
+) -> None:
+    """A new empty collection `name` (one left by a build that died is replaced), with payload
+    indexes on the given fields (field -> schema type)."""
     with connection.guarded():
         if connection.client.collection_exists(name):
             connection.client.delete_collection(name)
-        connection.client.create_collection(
-            name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.DOT)
-        )
+        connection.client.create_collection(name, **config)
         if not connection.local:  # local mode scans every point and keeps no payload index
-            connection.client.create_payload_index(
-                name, "slot", field_schema=models.PayloadSchemaType.INTEGER
-            )
-            connection.client.create_payload_index(
-                name, "dead", field_schema=models.PayloadSchemaType.BOOL
-            )
+            for field_name, schema in payload_indexes.items():
+                connection.client.create_payload_index(name, field_name, field_schema=schema)
+
+
+def create_collection(connection: Connection, name: str, dim: int) -> None:
+    models = qdrant_models()
+    recreate_collection(
+        connection,
+        name,
+        {"slot": models.PayloadSchemaType.INTEGER, "dead": models.PayloadSchemaType.BOOL},
+        vectors_config=models.VectorParams(size=dim, distance=models.Distance.DOT),
+    )
 
 
 def append(

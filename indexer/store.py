@@ -435,10 +435,7 @@ class Store(StoreQueries, StoreWorks):
     def request_vector_kind(self, kind: str) -> None:
         """The vector index kind for the first build of a new index (checked now)."""
         choose_kind(kind, 0)
-        if kind != "auto" and self.backend.name == derived.QDRANT:
-            raise BadInputError(
-                f"--vector-index {kind} is for the faiss backend: Qdrant indexes its vectors itself"
-            )
+        self.backend.check_vector_kind(kind)
         self._kind_request = kind
 
     def _publish(self, entry: dict) -> dict:
@@ -474,12 +471,8 @@ class Store(StoreQueries, StoreWorks):
         `backend` moves the vectors to another engine (nothing is re-embedded)."""
         if backend is not None and backend.name == derived.QDRANT:
             # Checked before the manifest names it: the extra, the server or the local folder.
+            backend.check_vector_kind(vector_kind)
             qdrant_vectors.connect(backend, self.index_dir)
-            if vector_kind not in (None, "auto"):
-                raise BadInputError(
-                    f"--vector-index {vector_kind} is for the faiss backend: Qdrant indexes its "
-                    "vectors itself"
-                )
         with derived.folder_lock(self.index_dir):
             if backend is not None and not backend.same_place(self.backend):
                 manifest = load_manifest(self.index_dir)

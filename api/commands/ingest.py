@@ -69,15 +69,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from indexer.readers.detect import parse_mapping
     from indexer.store import Store
     from models.encoder import load_encoder
-    from models.errors import BadInputError
 
     mapping = parse_mapping(args.map) if args.map else None
     backend = backend_of(args)
-    if backend is not None and backend.name == "qdrant" and args.vector_index not in (None, "auto"):
-        raise BadInputError(
-            f"--vector-index {args.vector_index} is for the faiss backend: Qdrant indexes its "
-            "vectors itself"
-        )
+    if backend is not None:  # before anything is embedded or written
+        backend.check_vector_kind(args.vector_index)
     given = embeddings_io.read(args.embeddings) if args.embeddings else None
     windows = args.max_windows if args.max_windows is not None else settings.max_windows
     if windows is None:  # the existing index's choice, else every window
